@@ -343,26 +343,40 @@ def fetch_cellular(
     downloads = root / "downloads"
     for name in archives:
         meta = files[name]
-        pooch.retrieve(
+        archive = pooch.retrieve(
             meta["url"],
             known_hash=meta["checksum"],
             fname=name,
             path=downloads,
             downloader=ResumableDownloader(progressbar=progressbar),
-            processor=pooch.Unzip(extract_dir=str(root / Path(name).stem)),
             progressbar=False,
         )
-    _normalise_layout(root)
+        _extract_once(Path(archive), root / Path(name).stem, stamp=meta["checksum"])
     return root
 
 
-def _normalise_layout(root: Path) -> None:
-    """Zip files may wrap their content in an extra folder (``masks/masks/...``);
-    flatten one such level so the loader finds ``root/masks/<stem>/``."""
-    for name in ("images", "masks", "bounding-boxes", "metadata", "images-color"):
-        d = root / name
-        inner = d / name
-        if inner.is_dir() and len(list(d.iterdir())) == 1:
-            for p in inner.iterdir():
-                p.rename(d / p.name)
-            inner.rmdir()
+def _extract_once(archive: Path, dest: Path, *, stamp: str) -> None:
+    """Unzip ``archive`` into ``dest`` unless this exact archive was extracted there."""
+    import shutil
+    import zipfile
+
+    marker = dest.parent / f".{archive.name}.extracted"
+    if marker.is_file() and marker.read_text() == stamp and dest.is_dir():
+        return
+    if dest.exists():
+        shutil.rmtree(dest)
+    tmp = dest.with_name(dest.name + ".extracting")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        with zipfile.ZipFile(archive) as z:
+            z.extractall(tmp)
+    except zipfile.BadZipFile as exc:
+        raise DataError(f"{archive}: not a valid zip archive ({exc})") from exc
+    inner = tmp / dest.name  # archives may wrap their content in a folder of the same name
+    entries = list(tmp.iterdir())
+    src = inner if entries == [inner] and inner.is_dir() else tmp
+    src.rename(dest)
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    marker.write_text(stamp)

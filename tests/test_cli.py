@@ -1,0 +1,54 @@
+"""The `bench` command line."""
+
+import subprocess
+import sys
+
+import pytest
+
+from bench.cli import format_table, main
+
+
+def test_datasets_lists_everything(capsys, shared_data):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    for name in ("synth-lyso", "synth-cells-puncta", "synth-rosella", "nih3t3", "gowt1", "cellular-boxes", "cellular"):
+        assert f"| {name} " in out
+    # the mirrors are available here; cellular is not downloaded
+    row = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert row["nih3t3"].rstrip(" |").endswith("yes")
+    assert "no: not downloaded" in row["cellular"]
+    assert "10/3/5" in row["nih3t3"] and "28/15/10" in row["cellular-boxes"]
+
+
+def test_methods_lists_the_registry(capsys):
+    from bench.methods import method_names
+
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    for name in method_names():
+        assert f"| {name} " in out
+
+
+def test_splits_table(capsys):
+    assert main(["splits"]) == 0
+    assert "| gowt1 " in capsys.readouterr().out
+
+
+def test_unknown_dataset_fetch(capsys):
+    assert main(["data", "fetch", "nih3t3"]) == 2
+    assert "only 'cellular' is downloadable" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    out = subprocess.run([sys.executable, "-m", "bench.cli", "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and "datasets" in out.stdout
+
+
+def test_format_table():
+    t = format_table([{"a": 1, "b": "xy"}], ["a", "b"])
+    assert t.splitlines() == ["| a | b  |", "|---|----|", "| 1 | xy |"]
+
+
+def test_bad_usage_exits_nonzero():
+    with pytest.raises(SystemExit):
+        main(["no-such-command"])

@@ -75,22 +75,18 @@ def _datasets(args) -> int:
 
 # ------------------------------------------------------------------- methods
 def _methods(args) -> int:
-    from .methods import method_class, method_names
+    from .methods import get_method, method_class, method_names
 
     rows = []
     for name in method_names():
         cls = method_class(name)
-        m = cls() if name == cls.name else None
+        m = get_method(name)
         missing = cls.missing_dependencies()
-        if m is None:
-            from .methods import get_method
-
-            m = get_method(name) if not missing else None
-        weights = m.weights_reason() if m is not None else "-"
+        weights = m.weights_reason()
         rows.append(
             {
                 "method": name,
-                "id": m.id if m is not None else name,
+                "id": m.id,
                 "tasks": ",".join(cls.tasks),
                 "dependencies": "ok" if not missing else f"missing {','.join(missing)} (bench[{cls.extra}])",
                 "weights": "ok / not needed" if weights is None else weights,

@@ -1,0 +1,701 @@
+"""Benchmark results: the on-disk schema, atomic writing, loading and aggregation.
+
+A *run* is one folder, ``benchmark/runs/<run-id>/`` (:func:`runs_root`)::
+
+    manifest.json                 the run: config, hashes, provenance (see below)
+    cells/<cell-id>/              one (method, dataset, seed) cell
+        cell.json                 status and measurements of the cell (CELL_FIELDS)
+        notebook.ipynb            the executed notebook (absent for skipped cells)
+        tables/<table>.csv        tidy rows of raw counts (bench.scoring.TABLES)
+        predictions/<image>.tif   predicted label images (int32, zlib)
+        figures/<name>.png        figures saved by the notebook
+
+Every file is written atomically (to a temporary name, then renamed), and a
+cell folder appears only once complete (the runner builds it under a temporary
+name first), so a killed run never leaves a half-written cell behind.
+
+Rows of every table carry the key columns :data:`KEY_COLUMNS` plus ``image``
+and the columns of :data:`bench.scoring.TABLE_COLUMNS`. They hold **raw counts**;
+scores are computed here, by the aggregation helpers, with :mod:`bench.metrics`:
+
+* :func:`match_scores` -- precision, recall, F1, ``ap_dsb``, mean matched IoU and
+  panoptic quality at one threshold, pooled (counts summed over images and seeds)
+  or per image (ratios averaged);
+* :func:`ap_sweep` -- the same at every threshold 0.50:0.05:0.95 and their mean;
+* :func:`semantic_scores`, :func:`classification_scores`, :func:`readout_errors`;
+* :func:`bootstrap_scores` -- 95 % bootstrap intervals over images;
+* :func:`summarize` -- one wide row per (dataset, method), what
+  :func:`bench.leaderboard.leaderboard` shows.
+
+The manifest (``manifest.json``) holds ``run_id``, ``config`` (the parsed YAML),
+``config_path``, ``config_hash``, ``code_version``, ``git`` (``sha``, ``dirty``),
+``packages`` (name -> version), ``hardware`` (cpu, cores, memory, gpu),
+``data`` (dataset -> fingerprint), ``created``, ``updated``, ``invocations``
+(one entry per ``bench run``: start, end, cells run / cached) and ``cells``
+(cell-id -> status).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .scoring import AP_THRESHOLDS, CLASSIFICATION_IOU, TABLE_COLUMNS, TABLES
+
+__all__ = [
+    "KEY_COLUMNS",
+    "STATUSES",
+    "CELL_FIELDS",
+    "RunResults",
+    "runs_root",
+    "list_runs",
+    "latest_run",
+    "load_run",
+    "read_cell",
+    "write_json",
+    "write_table",
+    "match_scores",
+    "ap_sweep",
+    "semantic_scores",
+    "classification_scores",
+    "readout_errors",
+    "bootstrap_scores",
+    "summarize",
+    "summarize_tables",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Columns identifying a cell, prefixed to every row of every table.
+KEY_COLUMNS = ("dataset", "split", "method_id", "method", "seed", "profile")
+
+#: Status of a cell: ``ok`` (scored), ``skipped`` (the method cannot run on the
+#: dataset here, or the data is unavailable: ``reason`` says why), ``failed``
+#: (an exception: ``reason`` holds it) or ``timeout`` (ran past its limit).
+STATUSES = ("ok", "skipped", "failed", "timeout")
+
+#: Fields of ``cell.json`` (and columns of :attr:`RunResults.cells`).
+CELL_FIELDS: dict[str, str] = {
+    "cell_id": "folder name under cells/",
+    "status": "one of STATUSES",
+    "reason": "why skipped / failed / timed out (empty when ok)",
+    "dataset": "dataset name",
+    "split": "split scored ('test', or 'val')",
+    "method_id": "deterministic method id, e.g. 'unet[depth=7,features=16]'",
+    "method": "registry name of the method class",
+    "params": "all hyperparameters (dict)",
+    "seed": "random seed passed to fit(rng=seed)",
+    "profile": "training budget: 'ci', 'quick' or 'full'",
+    "limit": "images per split (None = all)",
+    "tasks": "tables produced (list)",
+    "n_images": "images scored",
+    "fit_s": "wall seconds in Method.fit (data loading excluded)",
+    "predict_s_per_image": "median wall seconds of Method.predict_full per image (robust to warm-up)",
+    "predict_s_total": "wall seconds of all predictions",
+    "peak_mem_mb": "peak resident memory of the kernel process (MiB, ru_maxrss)",
+    "wall_s": "wall seconds of the whole cell (kernel start, loading, notebook)",
+    "notebook": "source notebook, relative to the repository",
+    "executed_notebook": "executed copy, relative to the run folder ('' if none)",
+    "cache_key": "hash of cell spec + code version + data hash",
+    "code_version": "hash of the package source and notebooks",
+    "data_hash": "Dataset.fingerprint of the split ids",
+    "git_sha": "commit of the checkout that ran the cell",
+    "host": "machine that ran the cell",
+    "started": "ISO time the cell started",
+    "finished": "ISO time the cell finished",
+    "error": "exception name, message and traceback tail (failed cells)",
+}
+
+
+# ------------------------------------------------------------------ locations
+def runs_root() -> Path:
+    """Where runs live: ``$BENCH_RUNS``, else ``<repo>/benchmark/runs``."""
+    env = os.environ.get("BENCH_RUNS")
+    if env:
+        return Path(env)
+    from .paths import repo_root
+
+    return repo_root() / "benchmark" / "runs"
+
+
+def list_runs(root: str | Path | None = None) -> list[Path]:
+    """Run folders (holding a ``manifest.json``) under `root`, oldest update first."""
+    root = runs_root() if root is None else Path(root)
+    if not root.is_dir():
+        return []
+    runs = [p for p in root.iterdir() if (p / "manifest.json").is_file()]
+
+    def updated(p: Path) -> str:
+        try:
+            return str(json.loads((p / "manifest.json").read_text()).get("updated", ""))
+        except (OSError, json.JSONDecodeError):
+            return ""
+
+    return sorted(runs, key=lambda p: (updated(p), p.name))
+
+
+def latest_run(root: str | Path | None = None) -> Path:
+    """The most recently updated run under `root` (default :func:`runs_root`).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no run there.
+    """
+    runs = list_runs(root)
+    if not runs:
+        where = runs_root() if root is None else Path(root)
+        raise FileNotFoundError(f"no benchmark run under {where}; run `bench run CONFIG` first")
+    return runs[-1]
+
+
+# -------------------------------------------------------------------- writing
+def write_json(path: str | Path, obj: Any) -> Path:
+    """Write `obj` as JSON atomically (temporary file in the same folder, then rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(obj, indent=1, sort_keys=False, default=_json_default, allow_nan=True)
+    _write_atomic(path, text.encode())
+    return path
+
+
+def write_table(path: str | Path, df: pd.DataFrame) -> Path:
+    """Write a DataFrame as CSV atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write_atomic(path, df.to_csv(index=False).encode())
+    return path
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _json_default(o):
+    if isinstance(o, (np.integer,)):
+        return int(o)
+    if isinstance(o, (np.floating,)):
+        return float(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot write {type(o).__name__} to JSON: {o!r}")
+
+
+# -------------------------------------------------------------------- reading
+def read_cell(cell_dir: str | Path) -> dict:
+    """The record (``cell.json``) of one cell folder.
+
+    Raises
+    ------
+    ValueError
+        If the folder has no readable ``cell.json``.
+    """
+    path = Path(cell_dir) / "cell.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: missing; {cell_dir} is not a complete cell folder") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: invalid JSON ({exc})") from exc
+
+
+def _read_table(path: Path, name: str) -> pd.DataFrame:
+    df = pd.read_csv(path, keep_default_na=True)
+    missing = [c for c in ("image", *TABLE_COLUMNS[name]) if c not in df.columns]
+    if missing:
+        raise ValueError(f"{path}: table {name!r} lacks column(s) {missing}")
+    return df
+
+
+@dataclass
+class RunResults:
+    """Everything one run produced, as pandas DataFrames.
+
+    Attributes
+    ----------
+    path : Path
+        The run folder.
+    manifest : dict
+        ``manifest.json`` (see the module docstring).
+    cells : DataFrame
+        One row per cell, columns :data:`CELL_FIELDS` (``params`` as a dict,
+        ``notebook_path`` the absolute path of the executed notebook or ``None``).
+    rows : dict of str to DataFrame
+        Per table name in :data:`bench.scoring.TABLES`: the rows of every
+        ``ok`` cell, concatenated, with :data:`KEY_COLUMNS` first (an empty
+        DataFrame with the right columns when no cell produced that table).
+    """
+
+    path: Path
+    manifest: dict = field(repr=False)
+    cells: pd.DataFrame = field(repr=False)
+
+    @cached_property
+    def rows(self) -> dict[str, pd.DataFrame]:
+        out: dict[str, list[pd.DataFrame]] = {t: [] for t in TABLES}
+        for rec in self.cells.itertuples(index=False):
+            if rec.status != "ok":
+                continue
+            tdir = self.path / "cells" / rec.cell_id / "tables"
+            for name in TABLES:
+                p = tdir / f"{name}.csv"
+                if p.is_file():
+                    df = _read_table(p, name)
+                    if len(df):
+                        out[name].append(df)
+        tables = {}
+        for name in TABLES:
+            cols = [*KEY_COLUMNS, "image", *TABLE_COLUMNS[name]]
+            if name == "images":
+                cols.append("predict_s")
+            frames = out[name]
+            df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in cols})
+            extra = [c for c in df.columns if c not in cols]
+            tables[name] = df[[c for c in cols if c in df.columns] + extra]
+        return tables
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The rows of table `name` (see :data:`bench.scoring.TABLES`)."""
+        if name not in TABLES:
+            raise ValueError(f"`name` must be one of {TABLES}, got {name!r}")
+        return self.rows[name]
+
+    @property
+    def run_id(self) -> str:
+        return str(self.manifest.get("run_id", self.path.name))
+
+    def __repr__(self):
+        counts = self.cells["status"].value_counts().to_dict() if len(self.cells) else {}
+        return f"<RunResults {self.run_id}: {len(self.cells)} cells {counts}>"
+
+
+def load_run(run_dir: str | Path | None = None) -> RunResults:
+    """Load a run folder (default: :func:`latest_run`).
+
+    Parameters
+    ----------
+    run_dir : str or Path, optional
+        A run folder (with ``manifest.json``), or the name of one under
+        :func:`runs_root`.
+
+    Returns
+    -------
+    RunResults
+
+    Raises
+    ------
+    FileNotFoundError
+        If `run_dir` is not a run folder.
+    """
+    if run_dir is None:
+        path = latest_run()
+    else:
+        path = Path(run_dir)
+        if not path.exists() and not path.is_absolute() and (runs_root() / path).exists():
+            path = runs_root() / path
+    manifest_path = path / "manifest.json"
+    if not manifest_path.is_file():
+        raise FileNotFoundError(f"{path}: not a benchmark run (no manifest.json)")
+    manifest = json.loads(manifest_path.read_text())
+    records = []
+    cells_dir = path / "cells"
+    if cells_dir.is_dir():
+        for d in sorted(cells_dir.iterdir()):
+            if d.is_dir() and not d.name.startswith(".") and (d / "cell.json").is_file():
+                rec = read_cell(d)
+                rec["cell_id"] = d.name
+                nb = rec.get("executed_notebook") or ""
+                rec["notebook_path"] = str(path / nb) if nb and (path / nb).is_file() else None
+                records.append(rec)
+    cols = [*CELL_FIELDS, "notebook_path"]
+    cells = pd.DataFrame.from_records(records) if records else pd.DataFrame({c: [] for c in cols})
+    for c in cols:
+        if c not in cells.columns:
+            cells[c] = None
+    cells = cells[cols + [c for c in cells.columns if c not in cols]]
+    return RunResults(path=path, manifest=manifest, cells=cells)
+
+
+# ---------------------------------------------------------------- aggregation
+GROUP = ("dataset", "method_id")
+
+
+def _groups(df: pd.DataFrame, by: Sequence[str]):
+    by = list(by)
+    missing = [c for c in by if c not in df.columns]
+    if missing:
+        raise ValueError(f"`by` names column(s) {missing} that the table lacks; columns: {list(df.columns)}")
+    if not by:
+        yield (), df
+        return
+    for key, g in df.groupby(by, sort=True, dropna=False):
+        yield (key if isinstance(key, tuple) else (key,)), g
+
+
+def _close(a: pd.Series, b: float) -> pd.Series:
+    return (a.astype(float) - float(b)).abs() < 1e-9
+
+
+def _match_result(g: pd.DataFrame, *, criterion: str, threshold: float, aggregate: str):
+    from .metrics import MatchResult, average_results, pool_results
+
+    per_image = [
+        MatchResult.from_counts(
+            criterion=criterion,
+            threshold=threshold,
+            n_true=int(r.n_true),
+            n_pred=int(r.n_pred),
+            tp=int(r.tp),
+            sum_matched_iou=float(r.sum_matched_iou),
+        )
+        for r in g.itertuples(index=False)
+    ]
+    return pool_results(per_image) if aggregate == "pooled" else average_results(per_image)
+
+
+_SCORE_FIELDS = ("precision", "recall", "f1", "ap_dsb", "mean_matched_iou", "panoptic_quality")
+
+
+def match_scores(
+    df: pd.DataFrame,
+    *,
+    threshold: float = 0.5,
+    by: Sequence[str] = GROUP,
+    aggregate: str = "pooled",
+) -> pd.DataFrame:
+    """Scores at one threshold from ``instance`` (or ``detection``) rows.
+
+    Parameters
+    ----------
+    df : DataFrame
+        Rows of the ``instance`` or ``detection`` table.
+    threshold : float, optional
+        IoU threshold (one of :data:`bench.scoring.THRESHOLDS`).
+    by : sequence of str, optional
+        Grouping columns; one output row per group.
+    aggregate : {"pooled", "per_image"}, optional
+        ``pooled``: counts summed over the group's images (and seeds), ratios
+        computed once (:func:`bench.metrics.pool_results`); ``per_image``:
+        ratios averaged over images (:func:`bench.metrics.average_results`).
+
+    Returns
+    -------
+    DataFrame
+        `by` columns, ``n_images, n_true, n_pred, tp, fp, fn`` and
+        ``precision, recall, f1, ap_dsb, mean_matched_iou, panoptic_quality``.
+    """
+    if aggregate not in ("pooled", "per_image"):
+        raise ValueError(f"`aggregate` must be 'pooled' or 'per_image', got {aggregate!r}")
+    sel = df[_close(df["threshold"], threshold)] if len(df) else df
+    out = []
+    for key, g in _groups(sel, by):
+        crit = str(g["criterion"].iloc[0])
+        r = _match_result(g, criterion=crit, threshold=threshold, aggregate=aggregate)
+        row = dict(zip(by, key))
+        row.update(n_images=len(g), n_true=r.n_true, n_pred=r.n_pred, tp=r.tp, fp=r.fp, fn=r.fn)
+        row.update({k: getattr(r, k) for k in _SCORE_FIELDS})
+        out.append(row)
+    cols = [*by, "n_images", "n_true", "n_pred", "tp", "fp", "fn", *_SCORE_FIELDS]
+    return pd.DataFrame(out, columns=cols)
+
+
+def ap_sweep(
+    df: pd.DataFrame,
+    *,
+    thresholds: Sequence[float] = AP_THRESHOLDS,
+    by: Sequence[str] = GROUP,
+    aggregate: str = "pooled",
+) -> pd.DataFrame:
+    """Scores at every threshold of `thresholds` (long format: one row per group and threshold).
+
+    The mean of ``ap_dsb`` over 0.50:0.05:0.95 is what Cellpose reports as
+    "AP" averaged over thresholds; it is *not* COCO AP (no score ranking).
+    """
+    frames = []
+    for t in thresholds:
+        s = match_scores(df, threshold=t, by=by, aggregate=aggregate)
+        s.insert(len(by), "threshold", float(t))
+        frames.append(s)
+    return pd.concat(frames, ignore_index=True)
+
+
+def semantic_scores(df: pd.DataFrame, *, class_names: Sequence[str] | None = None, by: Sequence[str] = GROUP) -> pd.DataFrame:
+    """Per-class IoU from ``semantic`` rows (confusion counts pooled over images).
+
+    Returns one row per group and class (``class_id, class_name, iou, tp, fp,
+    fn``) computed by :func:`bench.metrics.semantic_scores_from_confusion`.
+    """
+    from . import metrics
+
+    out = []
+    for key, g in _groups(df, by):
+        n = int(max(g["true_class"].max(), g["pred_class"].max())) + 1
+        cm = np.zeros((n, n), dtype=np.int64)
+        np.add.at(cm, (g["true_class"].to_numpy(int), g["pred_class"].to_numpy(int)), g["n_pixels"].to_numpy(np.int64))
+        res = metrics.semantic_scores_from_confusion(cm)
+        for k in range(n):
+            name = class_names[k] if class_names is not None and k < len(class_names) else str(k)
+            out.append({**dict(zip(by, key)), "class_id": k, "class_name": name, "iou": float(res["iou"][k])})
+    return pd.DataFrame(out, columns=[*by, "class_id", "class_name", "iou"])
+
+
+def classification_scores(
+    df: pd.DataFrame, *, class_names: Sequence[str] | None = None, by: Sequence[str] = GROUP
+) -> pd.DataFrame:
+    """Accuracy of the class of matched objects (IoU >= 0.5), overall and per true class.
+
+    One row per group and class (``class_name="all"`` for the overall accuracy):
+    ``n_objects, accuracy``.
+    """
+    out = []
+    for key, g in _groups(df, by):
+        correct = (g["true_class"].to_numpy() == g["pred_class"].to_numpy())
+        out.append({**dict(zip(by, key)), "class_name": "all", "n_objects": len(g),
+                    "accuracy": float(correct.mean()) if len(g) else float("nan")})
+        for k, gk in g.groupby("true_class"):
+            name = class_names[int(k)] if class_names is not None and int(k) < len(class_names) else str(k)
+            c = gk["true_class"].to_numpy() == gk["pred_class"].to_numpy()
+            out.append({**dict(zip(by, key)), "class_name": name, "n_objects": len(gk), "accuracy": float(c.mean())})
+    return pd.DataFrame(out, columns=[*by, "class_name", "n_objects", "accuracy"])
+
+
+def readout_errors(df: pd.DataFrame, *, by: Sequence[str] = GROUP) -> pd.DataFrame:
+    """Mean absolute and mean relative error of each readout over images.
+
+    One row per group and readout: ``n_images, true_mean, pred_mean, mae,
+    mean_rel_error`` (relative to the true value, images with true 0 left out).
+    """
+    out = []
+    for key, g in _groups(df, [*by, "readout"]):
+        t = g["true"].to_numpy(float)
+        p = g["pred"].to_numpy(float)
+        ok = np.isfinite(t) & np.isfinite(p)
+        err = np.abs(p[ok] - t[ok])
+        nz = ok & (t != 0)
+        out.append(
+            {
+                **dict(zip([*by, "readout"], key)),
+                "n_images": int(ok.sum()),
+                "true_mean": float(t[ok].mean()) if ok.any() else float("nan"),
+                "pred_mean": float(p[ok].mean()) if ok.any() else float("nan"),
+                "mae": float(err.mean()) if ok.any() else float("nan"),
+                "mean_rel_error": float(np.mean(np.abs(p[nz] - t[nz]) / np.abs(t[nz]))) if nz.any() else float("nan"),
+            }
+        )
+    return pd.DataFrame(out, columns=[*by, "readout", "n_images", "true_mean", "pred_mean", "mae", "mean_rel_error"])
+
+
+def bootstrap_scores(
+    df: pd.DataFrame,
+    *,
+    score: str = "f1",
+    threshold: float = 0.5,
+    by: Sequence[str] = GROUP,
+    n_boot: int = 1000,
+    confidence: float = 0.95,
+    rng: int | None = 0,
+) -> pd.DataFrame:
+    """Bootstrap confidence interval of a pooled score, resampling images.
+
+    Parameters
+    ----------
+    df : DataFrame
+        ``instance`` or ``detection`` rows.
+    score : str, optional
+        A field of :class:`bench.metrics.MatchResult` (``f1``, ``precision``...).
+    threshold : float, optional
+        IoU threshold.
+    n_boot, confidence, rng
+        Passed to :func:`bench.metrics.bootstrap_ci`.
+
+    Returns
+    -------
+    DataFrame
+        `by` columns, ``<score>``, ``<score>_low``, ``<score>_high``.
+    """
+    from . import metrics
+
+    if score not in _SCORE_FIELDS:
+        raise ValueError(f"`score` must be one of {_SCORE_FIELDS}, got {score!r}")
+    sel = df[_close(df["threshold"], threshold)] if len(df) else df
+    out = []
+    for key, g in _groups(sel, by):
+        crit = str(g["criterion"].iloc[0])
+        counts = g[["n_true", "n_pred", "tp", "sum_matched_iou"]].to_numpy(float)
+
+        def stat(sample: np.ndarray, _crit=crit) -> float:
+            n_true, n_pred, tp, s = sample.sum(axis=0)
+            r = metrics.MatchResult.from_counts(
+                criterion=_crit, threshold=threshold, n_true=int(n_true), n_pred=int(n_pred),
+                tp=int(tp), sum_matched_iou=float(min(s, tp)),
+            )
+            return float(getattr(r, score))
+
+        ci = metrics.bootstrap_ci(counts, statistic=stat, n_boot=n_boot, confidence=confidence, rng=rng)
+        out.append({**dict(zip(by, key)), score: stat(counts), f"{score}_low": float(ci.low), f"{score}_high": float(ci.high)})
+    return pd.DataFrame(out, columns=[*by, score, f"{score}_low", f"{score}_high"])
+
+
+def summarize_tables(tables: Mapping[str, pd.DataFrame], *, by: Sequence[str] = ()) -> pd.DataFrame:
+    """One row per task (and group) with the headline scores of each table.
+
+    ``task`` is ``instance``/``detection`` (F1, precision, recall, mean matched
+    IoU and panoptic quality at IoU 0.5, and ``ap_dsb`` averaged over
+    0.50:0.05:0.95, all pooled), ``semantic`` (mean IoU over classes) or
+    ``classification`` (accuracy of matched objects).
+    """
+    rows = []
+    for task in ("instance", "detection"):
+        df = tables.get(task)
+        if df is None or not len(df):
+            continue
+        s = match_scores(df, threshold=0.5, by=by)
+        sweep = ap_sweep(df, by=by).groupby(list(by), sort=True)["ap_dsb"].mean() if by else None
+        for _, r in s.iterrows():
+            key = tuple(r[c] for c in by)
+            ap = (
+                float(ap_sweep(df, by=by)["ap_dsb"].mean())
+                if not by
+                else float(sweep.loc[key if len(key) > 1 else key[0]])
+            )
+            rows.append({**{c: r[c] for c in by}, "task": task, "n_images": int(r.n_images),
+                         "f1@0.5": r.f1, "precision@0.5": r.precision, "recall@0.5": r.recall,
+                         "mean_iou@0.5": r.mean_matched_iou, "pq@0.5": r.panoptic_quality,
+                         "ap_dsb@[.5:.95]": ap})
+    df = tables.get("semantic")
+    if df is not None and len(df):
+        s = semantic_scores(df, by=by)
+        for key, g in _groups(s, by):
+            fg = g[g["class_id"] > 0]
+            rows.append({**dict(zip(by, key)), "task": "semantic", "n_images": int(tables["semantic"]["image"].nunique()),
+                         "miou": float(fg["iou"].mean()) if len(fg) else float("nan")})
+    df = tables.get("classification")
+    if df is not None and len(df):
+        s = classification_scores(df, by=by)
+        for _, r in s[s["class_name"] == "all"].iterrows():
+            rows.append({**{c: r[c] for c in by}, "task": "classification", "n_objects": int(r.n_objects),
+                         "accuracy": r.accuracy})
+    return pd.DataFrame(rows)
+
+
+def summarize(
+    run: RunResults,
+    *,
+    dataset: str | None = None,
+    by: Sequence[str] = GROUP,
+    n_boot: int = 1000,
+) -> pd.DataFrame:
+    """One wide row per (dataset, method_id): scores, intervals, costs and status.
+
+    Columns: ``dataset, method_id, method, task, status, reason, n_seeds,
+    n_images, f1, f1_low, f1_high, precision, recall, mean_iou, pq, ap_dsb,
+    miou, class_accuracy, count_mae, occupancy_mae, fit_s, predict_s_per_image,
+    peak_mem_mb, profile, notebook_path``. Scores are pooled over images and
+    seeds at IoU 0.5 (boxes for detection datasets); ``ap_dsb`` is the mean of
+    TP/(TP+FP+FN) over IoU 0.50:0.05:0.95; ``f1_low``/``f1_high`` the 95 %
+    bootstrap interval over images; ``miou`` the mean IoU of the foreground
+    pixel classes (semantic datasets); costs are medians over seeds. ``status``
+    is ``ok`` when every seed ran, else the status of the failing cells with a
+    count (``failed (1/3)``), ``reason`` the first reason.
+    """
+    cells = run.cells
+    if dataset is not None:
+        cells = cells[cells["dataset"] == dataset]
+    rows = []
+    tables = {k: (v[v["dataset"] == dataset] if dataset is not None and len(v) else v) for k, v in run.rows.items()}
+    for key, g in _groups(cells, by):
+        row: dict[str, Any] = dict(zip(by, key))
+        sel = {k: v[np.logical_and.reduce([v[c] == kv for c, kv in zip(by, key)])] if len(v) else v
+               for k, v in tables.items()}
+        statuses = g["status"].tolist()
+        bad = [s for s in statuses if s != "ok"]
+        if not bad:
+            status = "ok"
+        elif len(set(statuses)) == 1:
+            status = statuses[0]
+        else:
+            worst = max(set(bad), key=bad.count)
+            status = f"{worst} ({bad.count(worst)}/{len(statuses)})"
+        reasons = [str(r) for r in g["reason"].tolist() if isinstance(r, str) and r]
+        row.update(
+            method=str(g["method"].iloc[0]),
+            status=status,
+            reason=reasons[0] if reasons else "",
+            n_seeds=int(g["seed"].nunique()),
+            profile=",".join(sorted({str(p) for p in g["profile"].dropna()})),
+        )
+        ok = g[g["status"] == "ok"]
+        for c in ("fit_s", "predict_s_per_image", "peak_mem_mb"):
+            vals = pd.to_numeric(ok[c], errors="coerce").dropna() if len(ok) else pd.Series([], dtype=float)
+            row[c] = float(vals.median()) if len(vals) else float("nan")
+        nbs = [p for p in ok["notebook_path"].tolist() if p] if len(ok) else []
+        row["notebook_path"] = nbs[0] if nbs else None
+        task = ""
+        for t in ("instance", "detection"):
+            df = sel[t]
+            if len(df):
+                task = t
+                m = match_scores(df, threshold=0.5, by=())
+                r = m.iloc[0]
+                row.update(n_images=int(df[_close(df["threshold"], 0.5)].shape[0]), f1=r.f1, precision=r.precision,
+                           recall=r.recall, mean_iou=r.mean_matched_iou, pq=r.panoptic_quality)
+                row["ap_dsb"] = float(ap_sweep(df, by=())["ap_dsb"].mean())
+                if n_boot:
+                    b = bootstrap_scores(df, score="f1", threshold=0.5, by=(), n_boot=n_boot)
+                    row.update(f1_low=float(b["f1_low"].iloc[0]), f1_high=float(b["f1_high"].iloc[0]))
+                break
+        if len(sel["semantic"]):
+            task = task or "semantic"
+            s = semantic_scores(sel["semantic"], by=())
+            fg = s[s["class_id"] > 0]
+            row["miou"] = float(fg["iou"].mean()) if len(fg) else float("nan")
+            row["n_images"] = int(sel["semantic"][["seed", "image"]].drop_duplicates().shape[0])
+        if len(sel["classification"]):
+            c = classification_scores(sel["classification"], by=())
+            row["class_accuracy"] = float(c[c["class_name"] == "all"]["accuracy"].iloc[0])
+        if len(sel["readouts"]):
+            e = readout_errors(sel["readouts"], by=())
+            for name, col in (("count", "count_mae"), ("occupancy", "occupancy_mae")):
+                v = e[e["readout"] == name]["mae"]
+                if len(v):
+                    row[col] = float(v.iloc[0])
+        row["task"] = task
+        rows.append(row)
+    cols = [*by, "method", "task", "status", "reason", "n_seeds", "n_images", "f1", "f1_low", "f1_high",
+            "precision", "recall", "mean_iou", "pq", "ap_dsb", "miou", "class_accuracy", "count_mae",
+            "occupancy_mae", "fit_s", "predict_s_per_image", "peak_mem_mb", "profile", "notebook_path"]
+    df = pd.DataFrame(rows)
+    for c in cols:
+        if c not in df.columns:
+            df[c] = np.nan if c not in ("task", "status", "reason", "method", "profile") else ""
+    return df[cols]
+
+
+def _finite(x) -> bool:
+    try:
+        return math.isfinite(float(x))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,107 @@
+"""Sparse overlap (contingency) table of two label images.
+
+Only pairs of objects that share at least one pixel are stored, so memory grows
+with the number of objects and overlapping pixels, never with
+``n_true * n_pred``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Overlap", "label_overlap", "pair_scores"]
+
+# Labels up to this value are indexed with a lookup table (bincount); larger
+# label values go through np.unique (a sort), which is slower but unbounded.
+_LUT_MAX_LABEL = 1 << 24
+
+
+@dataclass(frozen=True, eq=False)
+class Overlap:
+    """Objects of two label images and the pairs of them that overlap.
+
+    Attributes
+    ----------
+    true_ids, pred_ids : (T,), (P,) ndarray
+        Label values present in each image, ascending, background excluded.
+    true_area, pred_area : (T,), (P,) ndarray of int64
+        Pixel count of each object.
+    ti, pj : (K,) ndarray of intp
+        Index (into ``true_ids`` / ``pred_ids``) of each overlapping pair, sorted
+        lexicographically by ``(ti, pj)``.
+    intersection : (K,) ndarray of int64
+        Number of shared pixels of each pair (> 0).
+    """
+
+    true_ids: np.ndarray
+    pred_ids: np.ndarray
+    true_area: np.ndarray
+    pred_area: np.ndarray
+    ti: np.ndarray
+    pj: np.ndarray
+    intersection: np.ndarray
+
+    @property
+    def n_true(self) -> int:
+        return int(self.true_ids.size)
+
+    @property
+    def n_pred(self) -> int:
+        return int(self.pred_ids.size)
+
+
+def _index_labels(values: np.ndarray):
+    """Present non-zero labels of `values` (1-d, all > 0), their counts, and a mapper
+    from label values to 0-based indices into the returned ids."""
+    if values.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, lambda v: np.zeros(len(v), dtype=np.intp)
+    top = int(values.max())
+    if top <= _LUT_MAX_LABEL:
+        counts = np.bincount(values.astype(np.intp, copy=False))
+        ids = np.flatnonzero(counts)
+        areas = counts[ids].astype(np.int64, copy=False)
+        lut = np.zeros(top + 1, dtype=np.intp)
+        lut[ids] = np.arange(ids.size)
+        return ids.astype(np.int64, copy=False), areas, lambda v: lut[v]
+    ids, areas = np.unique(values, return_counts=True)
+    return ids, areas.astype(np.int64, copy=False), lambda v: np.searchsorted(ids, v)
+
+
+def label_overlap(y_true: np.ndarray, y_pred: np.ndarray) -> Overlap:
+    """Sparse overlap table of two validated label images of the same shape."""
+    t = y_true.ravel()
+    p = y_pred.ravel()
+    nz_t = t != 0
+    nz_p = p != 0
+    true_ids, true_area, map_t = _index_labels(t[nz_t])
+    pred_ids, pred_area, map_p = _index_labels(p[nz_p])
+    both = nz_t
+    np.logical_and(nz_t, nz_p, out=both)
+    ti = map_t(t[both])
+    pj = map_p(p[both])
+    n_pred = max(pred_ids.size, 1)
+    key = ti.astype(np.int64) * n_pred + pj
+    key, inter = np.unique(key, return_counts=True)
+    ti = (key // n_pred).astype(np.intp)
+    pj = (key % n_pred).astype(np.intp)
+    return Overlap(true_ids, pred_ids, true_area, pred_area, ti, pj, inter.astype(np.int64))
+
+
+def pair_scores(overlap: Overlap, criterion: str) -> np.ndarray:
+    """Criterion value of every overlapping pair, float64 (exact ratio of counts).
+
+    ``iou`` = |T n P| / |T u P|, ``iot`` = |T n P| / |T|, ``iop`` = |T n P| / |P|.
+    """
+    inter = overlap.intersection.astype(np.float64)
+    at = overlap.true_area[overlap.ti]
+    ap = overlap.pred_area[overlap.pj]
+    if criterion == "iou":
+        return inter / (at + ap - overlap.intersection)
+    if criterion == "iot":
+        return inter / at
+    if criterion == "iop":
+        return inter / ap
+    raise ValueError(f"`criterion` must be one of ('iou', 'iot', 'iop'), got {criterion!r}")

@@ -74,17 +74,21 @@ def label_overlap(y_true: np.ndarray, y_pred: np.ndarray) -> Overlap:
     """Sparse overlap table of two validated label images of the same shape."""
     t = y_true.ravel()
     p = y_pred.ravel()
+    # one pass over the image: keep the pixels that are foreground in either image
+    fg = t != 0
+    fg |= p != 0
+    idx = np.flatnonzero(fg)
+    t = t[idx]
+    p = p[idx]
     nz_t = t != 0
     nz_p = p != 0
     true_ids, true_area, map_t = _index_labels(t[nz_t])
     pred_ids, pred_area, map_p = _index_labels(p[nz_p])
-    both = nz_t
-    np.logical_and(nz_t, nz_p, out=both)
+    both = nz_t & nz_p
     ti = map_t(t[both])
     pj = map_p(p[both])
     n_pred = max(pred_ids.size, 1)
-    key = ti.astype(np.int64) * n_pred + pj
-    key, inter = np.unique(key, return_counts=True)
+    key, inter = np.unique(ti.astype(np.int64) * n_pred + pj, return_counts=True)
     ti = (key // n_pred).astype(np.intp)
     pj = (key % n_pred).astype(np.intp)
     return Overlap(true_ids, pred_ids, true_area, pred_area, ti, pj, inter.astype(np.int64))

@@ -200,37 +200,42 @@ class _Matcher:
     :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`).
     """
 
-    def __init__(self, overlap: Overlap, criterion: str):
-        self.overlap = overlap
+    def __init__(self, n_true: int, n_pred: int, ti, pj, scores, criterion: str):
+        self.n_true = int(n_true)
+        self.n_pred = int(n_pred)
+        self.ti = ti
+        self.pj = pj
         self.criterion = criterion
-        self.scores = pair_scores(overlap, criterion)
-        self.scores32 = self.scores.astype(np.float32)
+        self.scores = scores
+        self.scores32 = scores.astype(np.float32)
         self._component = None
+
+    @classmethod
+    def from_overlap(cls, overlap: Overlap, criterion: str) -> _Matcher:
+        return cls(overlap.n_true, overlap.n_pred, overlap.ti, overlap.pj, pair_scores(overlap, criterion), criterion)
 
     def _components(self):
         """Connected component of every overlapping pair, and the number of true
         and predicted objects in each component (computed once, lazily)."""
         if self._component is None:
-            ov = self.overlap
-            n = ov.n_true + ov.n_pred
+            n = self.n_true + self.n_pred
             graph = sparse.coo_array(
-                (np.ones(ov.ti.size, dtype=np.int8), (ov.ti, ov.n_true + ov.pj)), shape=(n, n)
+                (np.ones(self.ti.size, dtype=np.int8), (self.ti, self.n_true + self.pj)), shape=(n, n)
             )
             n_comp, labels = connected_components(graph, directed=False)
             self._component = (
-                labels[ov.ti],
-                np.bincount(labels[: ov.n_true], minlength=n_comp),
-                np.bincount(labels[ov.n_true :], minlength=n_comp),
+                labels[self.ti],
+                np.bincount(labels[: self.n_true], minlength=n_comp),
+                np.bincount(labels[self.n_true :], minlength=n_comp),
             )
         return self._component
 
     def matched(self, threshold: float) -> np.ndarray:
         """Boolean mask over the overlapping pairs: True for the matched pairs."""
-        ov = self.overlap
         cand = self.scores32 >= np.float32(threshold)
-        deg_t = np.bincount(ov.ti[cand], minlength=ov.n_true)
-        deg_p = np.bincount(ov.pj[cand], minlength=ov.n_pred)
-        conflict = (deg_t[ov.ti] > 1) | (deg_p[ov.pj] > 1)
+        deg_t = np.bincount(self.ti[cand], minlength=self.n_true)
+        deg_p = np.bincount(self.pj[cand], minlength=self.n_pred)
+        conflict = (deg_t[self.ti] > 1) | (deg_p[self.pj] > 1)
         if not conflict.any():
             return cand
         comp, _, _ = self._components()
@@ -243,10 +248,9 @@ class _Matcher:
     def _assign(self, idx: np.ndarray, cand: np.ndarray) -> np.ndarray:
         """Optimal assignment on the pairs `idx` (whole components). Returns, for each
         of them, whether it is assigned and a candidate."""
-        ov = self.overlap
         comp_all, rows_per_comp, cols_per_comp = self._components()
         comp = comp_all[idx]
-        n_matched = min(ov.n_true, ov.n_pred)
+        n_matched = min(self.n_true, self.n_pred)
         # stardist's weight of a pair, with the score term computed in float32 as there
         tie = (self.scores32[idx] / np.float32(2 * n_matched)).astype(np.float64)
         weight = cand + tie
@@ -269,15 +273,15 @@ class _Matcher:
             order = rest[np.argsort(comp[rest], kind="stable")]
             cuts = np.flatnonzero(np.diff(comp[order])) + 1
             for grp in np.split(order, cuts):
-                assigned[grp] = _solve_component(ov.ti[idx[grp]], ov.pj[idx[grp]], cand[grp], tie[grp])
+                assigned[grp] = _solve_component(self.ti[idx[grp]], self.pj[idx[grp]], cand[grp], tie[grp])
         return assigned & cand
 
     def result(self, threshold: float, matched: np.ndarray) -> MatchResult:
         return MatchResult.from_counts(
             criterion=self.criterion,
             threshold=threshold,
-            n_true=self.overlap.n_true,
-            n_pred=self.overlap.n_pred,
+            n_true=self.n_true,
+            n_pred=self.n_pred,
             tp=int(np.count_nonzero(matched)),
             sum_matched_iou=float(self.scores[matched].sum()),
         )
@@ -325,12 +329,13 @@ def _solve_component(ti: np.ndarray, pj: np.ndarray, cand: np.ndarray, tie: np.n
     return out
 
 
-def _prepare(y_true, y_pred, criterion) -> _Matcher:
+def _prepare(y_true, y_pred, criterion) -> tuple[_Matcher, Overlap]:
     y_true = check_label_image(y_true, "y_true")
     y_pred = check_label_image(y_pred, "y_pred")
     check_same_shape(y_true, "y_true", y_pred, "y_pred")
     check_criterion(criterion)
-    return _Matcher(label_overlap(y_true, y_pred), criterion)
+    overlap = label_overlap(y_true, y_pred)
+    return _Matcher.from_overlap(overlap, criterion), overlap
 
 
 # ------------------------------------------------------------------------ public
@@ -414,18 +419,18 @@ def match_instances(y_true, y_pred, *, iou_threshold=0.5, criterion="iou"):
     ...                    [0, 0, 0, 0, 7],
     ...                    [0, 0, 0, 0, 0],
     ...                    [0, 0, 0, 9, 9]])
-    >>> r = match_instances(y_true, y_pred)
+    >>> r = match_instances(y_true, y_pred)   # 1-5: IoU 1; 2-7: IoU 2/4
     >>> r.tp, r.fp, r.fn
-    (1, 2, 2)
-    >>> r.precision, r.recall, r.ap_dsb
-    (0.3333333333333333, 0.3333333333333333, 0.2)
-    >>> [m.tp for m in match_instances(y_true, y_pred, iou_threshold=[0.3, 0.5, 0.9])]
-    [2, 1, 1]
-    >>> match_instances(y_true, y_pred, criterion="iop").tp
+    (2, 1, 1)
+    >>> r.precision, r.recall, r.ap_dsb, r.mean_matched_iou
+    (0.6666666666666666, 0.6666666666666666, 0.5, 0.75)
+    >>> [m.tp for m in match_instances(y_true, y_pred, iou_threshold=[0.5, 0.75])]
+    [2, 1]
+    >>> match_instances(y_true, y_pred, iou_threshold=0.75, criterion="iop").tp
     2
     """
     thresholds, scalar = check_thresholds(iou_threshold)
-    matcher = _prepare(y_true, y_pred, criterion)
+    matcher, _ = _prepare(y_true, y_pred, criterion)
     results = tuple(matcher.result(t, matcher.matched(t)) for t in thresholds)
     return results[0] if scalar else results
 
@@ -471,9 +476,8 @@ def matched_pairs(y_true, y_pred, *, iou_threshold=0.5, criterion="iou"):
     thresholds, scalar = check_thresholds(iou_threshold)
     if not scalar:
         raise TypeError("`iou_threshold` must be a single number for `matched_pairs`")
-    matcher = _prepare(y_true, y_pred, criterion)
+    matcher, ov = _prepare(y_true, y_pred, criterion)
     m = matcher.matched(thresholds[0])
-    ov = matcher.overlap
     return (
         ov.true_ids[ov.ti[m]].astype(np.int64),
         ov.pred_ids[ov.pj[m]].astype(np.int64),

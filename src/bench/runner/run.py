@@ -1,0 +1,445 @@
+"""``bench run``: every (method, dataset, seed) cell of a configuration, cached and resumable.
+
+Planning (:func:`plan_run`) turns a :class:`~bench.runner.config.RunConfig` into
+cells. A cell whose dataset is unavailable here, or whose method declines the
+dataset (``Method.skip``), is recorded as ``skipped`` without starting a kernel.
+Every other cell gets a *cache key*: the hash of its spec (method id, dataset,
+split, seed, profile, limit, notebook), the code version
+(:func:`~bench.runner.provenance.code_version`) and the data hash
+(``Dataset.fingerprint`` of the split's ids). A cell folder whose ``cell.json``
+carries the same key is not run again -- whatever its status, unless
+``retry_failed`` (failed / timeout cells) or ``force`` (all) -- so a second
+invocation re-runs nothing and a killed run resumes with the cells it had not
+finished.
+
+Cells are executed locally (``jobs`` at a time) or on a Dask cluster
+(``executor="dask"``), each as one papermill run (:mod:`bench.runner.execute`).
+A cell folder is built under a temporary name and renamed when complete; the
+manifest is rewritten atomically after each cell. A lock file keeps two runners
+out of the same run folder.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import fcntl
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+from ..results import STATUSES, read_cell, runs_root, write_json
+from .config import RunConfig
+from .execute import CellSpec, execute_cell, execute_cell_packed
+from .provenance import code_version, git_state, hardware, now, package_versions
+
+__all__ = ["PlannedCell", "RunReport", "plan_run", "run_config", "cell_id", "default_run_id", "EXECUTORS"]
+
+logger = logging.getLogger(__name__)
+
+EXECUTORS = ("local", "dask")
+
+
+def _safe(s: str) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "_", s)
+    if safe != s:
+        safe = f"{safe.strip('_')}-{hashlib.sha1(s.encode()).hexdigest()[:6]}"
+    return safe
+
+
+def cell_id(method_id: str, dataset: str, seed: int) -> str:
+    """Folder name of a cell: ``<dataset>__<method id>__seed<seed>`` made file-system safe.
+
+    >>> cell_id("isodata_watershed", "nih3t3", 0)
+    'nih3t3__isodata_watershed__seed0'
+    """
+    return f"{_safe(dataset)}__{_safe(method_id)}__seed{int(seed)}"
+
+
+def default_run_id(config: RunConfig) -> str:
+    """``<config name>-<first 8 hex of the config hash>``: re-running a config resumes its run."""
+    return f"{config.name}-{config.hash[:8]}"
+
+
+@dataclass
+class PlannedCell:
+    """A cell of a run: its spec, or a record decided at planning (skipped)."""
+
+    cell_id: str
+    spec: CellSpec | None = None
+    record: dict | None = None
+
+
+@dataclass
+class RunReport:
+    """What one invocation of :func:`run_config` did."""
+
+    run_dir: Path
+    run_id: str
+    executed: list[str] = field(default_factory=list)
+    cached: list[str] = field(default_factory=list)
+    statuses: dict[str, str] = field(default_factory=dict)
+    wall_s: float = 0.0
+    cell_wall_s: dict[str, float] = field(default_factory=dict)
+
+    def counts(self) -> dict[str, int]:
+        out = {s: 0 for s in STATUSES}
+        for s in self.statuses.values():
+            out[s] = out.get(s, 0) + 1
+        return out
+
+
+def _relative(path: Path) -> str:
+    from ..paths import repo_root
+
+    try:
+        return str(Path(path).resolve().relative_to(repo_root()))
+    except ValueError:
+        return str(path)
+
+
+def _split_ids(dataset: str, limit: int | None) -> list[str]:
+    from ..splits import get_split
+
+    sp = get_split(dataset)
+    ids: list[str] = []
+    for k in ("train", "val", "test"):
+        part = list(sp.ids(k))
+        ids += part if limit is None else part[:limit]
+    return ids
+
+
+def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[PlannedCell], dict]:
+    """The cells of `config` and the provenance shared by them.
+
+    Returns
+    -------
+    cells : list of PlannedCell
+        In (dataset, method, seed) order.
+    context : dict
+        ``code_version``, ``git``, ``data`` (dataset -> fingerprint or the reason
+        it is unavailable).
+
+    Raises
+    ------
+    ValueError
+        For an unknown method or dataset, or a method no notebook claims.
+    """
+    from ..data import get_dataset
+    from ..methods import get_method
+    from .experiment import make_method
+    from .notebooks import method_notebook, notebook_json
+
+    version = code_version()
+    git = git_state()
+    datasets = {}
+    data = {}
+    for name in config.datasets:
+        ds = get_dataset(name)
+        reason = ds.unavailable_reason()
+        if reason is None:
+            fp = ds.fingerprint(_split_ids(name, config.limit))
+            data[name] = fp
+        else:
+            data[name] = f"unavailable: {reason}"
+        datasets[name] = (ds, reason)
+
+    methods = []
+    nb_cache: dict[str, str] = {}
+    for entry in config.methods:
+        get_method(entry.id)  # raises UnknownMethodError / ValueError early, naming the id
+        profile = entry.profile or config.profile
+        method = make_method(entry.id, profile=profile)
+        nb_path = Path(entry.notebook) if entry.notebook else method_notebook(entry.id)
+        if str(nb_path) not in nb_cache:
+            nb_cache[str(nb_path)] = notebook_json(nb_path)
+        methods.append((entry, method, profile, nb_path))
+
+    cells = []
+    for name in config.datasets:
+        ds, reason = datasets[name]
+        for entry, method, profile, nb_path in methods:
+            if config.excluded(entry.id, name):
+                continue
+            skip = reason or method.skip(ds.info)
+            params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in method.param_dict().items()}
+            for seed in config.seeds:
+                cid = cell_id(entry.id, name, seed)
+                key_src = json.dumps(
+                    {"method_id": entry.id, "dataset": name, "split": config.split, "seed": seed,
+                     "profile": profile, "limit": config.limit, "notebook": nb_path.name},
+                    sort_keys=True,
+                )
+                cache_key = hashlib.sha256(f"{key_src}|{version}|{data[name]}".encode()).hexdigest()[:20]
+                spec = CellSpec(
+                    cell_id=cid, method_id=entry.id, method=method.name, dataset=name, split=config.split,
+                    seed=seed, profile=profile, limit=config.limit,
+                    timeout_s=float(entry.timeout_s or config.timeout_s), notebook=_relative(nb_path),
+                    notebook_json=nb_cache[str(nb_path)], cache_key=cache_key, code_version=version,
+                    data_hash=data[name], git_sha=git["sha"], threads=threads, params=params,
+                )
+                if skip:
+                    rec = spec.base_record()
+                    rec.update(status="skipped", reason=skip, started=now(), finished=now(), wall_s=0.0,
+                               fit_s=None, predict_s_per_image=None, predict_s_total=None, peak_mem_mb=None,
+                               n_images=None)
+                    cells.append(PlannedCell(cid, record=rec))
+                else:
+                    cells.append(PlannedCell(cid, spec=spec))
+    return cells, {"code_version": version, "git": git, "data": data}
+
+
+# ----------------------------------------------------------------- the folder
+class _RunFolder:
+    """A run folder held under an exclusive lock."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.cells = path / "cells"
+        self.cells.mkdir(parents=True, exist_ok=True)
+        self._lock = open(path / ".lock", "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            self._lock.close()
+            raise RuntimeError(f"{path}: another `bench run` is using this run folder") from None
+        for p in self.cells.iterdir():  # leftovers of a killed run
+            if p.name.startswith((".tmp-", ".old-")):
+                shutil.rmtree(p, ignore_errors=True)
+
+    def close(self):
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+    def existing(self, cid: str) -> dict | None:
+        d = self.cells / cid
+        if not (d / "cell.json").is_file():
+            return None
+        try:
+            return read_cell(d)
+        except ValueError:
+            return None
+
+    def new_tmp(self, cid: str) -> Path:
+        p = self.cells / f".tmp-{cid}-{uuid.uuid4().hex[:8]}"
+        p.mkdir()
+        return p
+
+    def commit(self, tmp: Path, cid: str, record: dict) -> None:
+        """Write ``cell.json`` into `tmp`, then move `tmp` to ``cells/<cid>``."""
+        write_json(tmp / "cell.json", record)
+        final = self.cells / cid
+        old = None
+        if final.exists():
+            old = self.cells / f".old-{cid}-{uuid.uuid4().hex[:8]}"
+            os.replace(final, old)
+        os.replace(tmp, final)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def write_files(self, tmp: Path, files: dict[str, bytes]) -> None:
+        for rel, data in files.items():
+            p = (tmp / rel).resolve()
+            if tmp.resolve() not in p.parents:
+                raise ValueError(f"worker returned a file outside the cell folder: {rel!r}")
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_bytes(data)
+
+
+def _reusable(old: dict | None, cell: PlannedCell, *, force: bool, retry_failed: bool) -> bool:
+    if old is None or force:
+        return False
+    if cell.record is not None:  # skipped at planning: reuse only an identical record
+        return old.get("status") == "skipped" and old.get("reason") == cell.record["reason"] and \
+            old.get("cache_key") == cell.record["cache_key"]
+    if old.get("cache_key") != cell.spec.cache_key:
+        return False
+    if old.get("status") in ("failed", "timeout") and retry_failed:
+        return False
+    return old.get("status") in STATUSES
+
+
+# ------------------------------------------------------------------ executors
+def _local_executor(specs: list[CellSpec], folder: _RunFolder, jobs: int) -> Iterator[tuple[CellSpec, Path, dict]]:
+    with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
+        futures = {}
+        for spec in specs:
+            tmp = folder.new_tmp(spec.cell_id)
+            futures[pool.submit(execute_cell, spec, tmp)] = (spec, tmp)
+        try:
+            for fut in cf.as_completed(futures):
+                spec, tmp = futures[fut]
+                yield spec, tmp, fut.result()
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+
+
+def _dask_executor(specs: list[CellSpec], folder: _RunFolder, scheduler: str) -> Iterator[tuple[CellSpec, Path, dict]]:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise ImportError("the dask executor needs `distributed`: pip install 'bench[dask]'") from exc
+    with Client(scheduler, set_as_default=False) as client:
+        futures = {
+            client.submit(execute_cell_packed, spec, key=f"bench-{spec.cell_id}-{uuid.uuid4().hex[:6]}", pure=False): spec
+            for spec in specs
+        }
+        try:
+            for fut in as_completed(list(futures)):
+                spec = futures[fut]
+                record, files = fut.result()
+                tmp = folder.new_tmp(spec.cell_id)
+                folder.write_files(tmp, files)
+                yield spec, tmp, record
+        except BaseException:
+            client.cancel(list(futures))
+            raise
+
+
+# ------------------------------------------------------------------------ run
+def run_config(
+    config: RunConfig,
+    *,
+    root: str | Path | None = None,
+    run_id: str | None = None,
+    jobs: int = 1,
+    executor: str = "local",
+    scheduler: str | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    progress: bool = True,
+    on_cell: Callable[[dict], None] | None = None,
+) -> RunReport:
+    """Run every cell of `config` that is not already done, and update the manifest.
+
+    Parameters
+    ----------
+    config : RunConfig
+        From :func:`bench.runner.load_config`.
+    root : str or Path, optional
+        Folder holding runs (default :func:`bench.results.runs_root`).
+    run_id : str, optional
+        Run folder name (default :func:`default_run_id`: the same config resumes
+        the same run).
+    jobs : int, optional
+        Cells run at once by the local executor; each cell's numerical libraries
+        get ``cores // jobs`` threads.
+    executor : {"local", "dask"}, optional
+        Where cells run.
+    scheduler : str, optional
+        Address of the Dask scheduler (required for ``executor="dask"``).
+    force : bool, optional
+        Re-run every cell, ignoring the cache.
+    retry_failed : bool, optional
+        Re-run cells that failed or timed out (others stay cached).
+    progress : bool, optional
+        Show a tqdm bar over cells.
+    on_cell : callable, optional
+        Called with each new cell record (after it is written).
+
+    Returns
+    -------
+    RunReport
+    """
+    from tqdm.auto import tqdm
+
+    if executor not in EXECUTORS:
+        raise ValueError(f"`executor` must be one of {EXECUTORS}, got {executor!r}")
+    if executor == "dask" and not scheduler:
+        raise ValueError("`scheduler` (a Dask scheduler address) is required with executor='dask'")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"`jobs` must be an int >= 1, got {jobs!r}")
+    t_start = time.perf_counter()
+    root = runs_root() if root is None else Path(root)
+    run_id = run_id or default_run_id(config)
+    if not re.fullmatch(r"[A-Za-z0-9._+=-]+", run_id):
+        raise ValueError(f"`run_id` may only hold letters, digits and ._+=-, got {run_id!r}")
+    run_dir = root / run_id
+    run_dir.mkdir(parents=True, exist_ok=True)
+    folder = _RunFolder(run_dir)
+    try:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        threads = max(1, cores // jobs) if executor == "local" else None
+        cells, context = plan_run(config, threads=threads)
+        manifest_path = run_dir / "manifest.json"
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
+        invocation = {"started": now(), "finished": None, "executor": executor, "jobs": jobs,
+                      "scheduler": scheduler, "executed": 0, "cached": 0}
+        manifest.update(
+            run_id=run_id,
+            config=config.to_dict(),
+            config_path=_relative(Path(config.path)) if config.path else "",
+            config_hash=config.hash,
+            code_version=context["code_version"],
+            git=context["git"],
+            packages=package_versions(),
+            hardware=hardware(),
+            data=context["data"],
+            created=manifest.get("created", now()),
+            updated=now(),
+        )
+        manifest.setdefault("invocations", []).append(invocation)
+        planned = {c.cell_id for c in cells}
+        manifest["cells"] = {k: v for k, v in manifest.get("cells", {}).items() if k in planned}
+        write_json(manifest_path, manifest)
+
+        report = RunReport(run_dir=run_dir, run_id=run_id)
+        pending: list[CellSpec] = []
+        for c in cells:
+            old = folder.existing(c.cell_id)
+            if _reusable(old, c, force=force, retry_failed=retry_failed):
+                report.cached.append(c.cell_id)
+                report.statuses[c.cell_id] = old["status"]
+            elif c.record is not None:
+                tmp = folder.new_tmp(c.cell_id)
+                folder.commit(tmp, c.cell_id, c.record)
+                report.executed.append(c.cell_id)
+                report.statuses[c.cell_id] = "skipped"
+                if on_cell is not None:
+                    on_cell(c.record)
+            else:
+                pending.append(c.spec)
+        manifest["cells"].update(report.statuses)
+        logger.info("run %s: %d cells, %d cached, %d skipped at planning, %d to run (%s, jobs=%d)",
+                    run_id, len(cells), len(report.cached), len(report.executed), len(pending), executor, jobs)
+
+        bar = tqdm(total=len(cells), initial=len(cells) - len(pending), desc=f"bench run {config.name}",
+                   unit="cell", disable=not progress)
+        try:
+            stream = (_local_executor(pending, folder, jobs) if executor == "local"
+                      else _dask_executor(pending, folder, scheduler))
+            for spec, tmp, record in stream:
+                folder.commit(tmp, spec.cell_id, record)
+                report.executed.append(spec.cell_id)
+                report.statuses[spec.cell_id] = record["status"]
+                report.cell_wall_s[spec.cell_id] = float(record.get("wall_s") or 0.0)
+                manifest["cells"][spec.cell_id] = record["status"]
+                manifest["updated"] = now()
+                write_json(manifest_path, manifest)
+                msg = f"{spec.cell_id}: {record['status']} in {record.get('wall_s', 0):.1f} s"
+                if record["status"] != "ok":
+                    msg += f" ({record.get('reason', '')})"
+                logger.info(msg)
+                bar.set_postfix_str(f"{spec.cell_id} {record['status']}", refresh=False)
+                bar.update(1)
+                if on_cell is not None:
+                    on_cell(record)
+        finally:
+            bar.close()
+        invocation.update(finished=now(), executed=len(report.executed), cached=len(report.cached))
+        manifest["updated"] = now()
+        write_json(manifest_path, manifest)
+        report.wall_s = time.perf_counter() - t_start
+        return report
+    finally:
+        folder.close()
+

@@ -1,0 +1,2057 @@
+"""The Jupyter Book: generated pages and the offline build (``bench book``).
+
+The book's hand-written pages live in ``book/`` with ``_config.yml`` and ``_toc.yml``
+at the top of the repository. Everything that depends on data or results is
+*generated* by :func:`build_book`, never committed and never edited by hand:
+
+* a card per dataset (``book/datasets/cards/<name>.md``) from the dataset registry:
+  sample images as composites in the usual colours, object and class counts per
+  split, provenance, licence and how to get the data;
+* the leaderboards (``book/leaderboards/``) from the latest run
+  (:mod:`bench.results`, :mod:`bench.leaderboard`): one sortable table per dataset
+  with intervals, costs and status, the AP sweep, per-class scores, Pareto plots,
+  a gallery of the best and worst test images, and the provenance of every row;
+* the measured numbers of the experiments chapters (``book/_generated/``);
+* the notebooks: the executed copy the runner saved for each notebook, staged
+  where its committed Colab copy lives (``notebooks/colab/<name>.ipynb``), so the
+  page's Colab button opens the right file.
+
+:func:`build_book` copies the hand-written sources and writes the generated ones
+into a staging folder (``_build/book-src``; a file is rewritten only when its
+content changes, so Sphinx rebuilds only what changed), then runs ``jupyter-book
+build`` there, offline and with warnings as errors (``-W -n --keep-going``), into
+``_build/html``. It never executes a notebook and never trains a model. Without
+any run it still builds, and the leaderboard pages say that no run has been made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import html
+import json
+import logging
+import math
+import os
+import posixpath
+import re
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+import numpy as np
+
+__all__ = [
+    "BookBuild",
+    "BookBuildError",
+    "build_book",
+    "stage_book",
+    "jupyter_book_build",
+    "channel_colors",
+    "composite",
+    "dataset_stats",
+    "STAGE_DIR",
+    "HTML_DIR",
+]
+
+logger = logging.getLogger(__name__)
+
+#: Staging folder of the book sources, relative to the repository root.
+STAGE_DIR = Path("_build") / "book-src"
+#: Where ``jupyter-book build`` writes the HTML, relative to the repository root.
+HTML_DIR = Path("_build") / "html"
+
+#: Hand-written sources copied into the staging folder (relative to the root).
+_SOURCES = ("_config.yml", "_toc.yml", "book")
+#: Datasets shown in the introduction's figures (test image 0 of each, if available).
+_INTRO_FIGURES = (
+    ("synth-cells-puncta", "The tandem reporter. A synthetic field of the `synth-cells-puncta` dataset: "
+     "cells (transmitted light, grey) with mRFP-EGFP-Atg8a puncta. Yellow puncta (green and red) are "
+     "autophagosomes; red-only puncta, whose EGFP is quenched by the acidic lumen, are autolysosomes. "
+     "Right: the annotated puncta, outlined by class."),
+    ("synth-lyso", "LAMP1 endolysosomes. A synthetic field of the `synth-lyso` dataset: LAMP1 rings (green), "
+     "some with cargo in their lumen (red). Right: the annotated endolysosomes, outlined by class "
+     "(empty or loaded); the occupancy is the fraction outlined as loaded."),
+)
+
+#: Colours (RGB in [0, 1]) of channels by name, as biologists expect them.
+_CHANNEL_COLORS: dict[str, tuple[float, float, float]] = {
+    "gfp": (0.1, 1.0, 0.1),
+    "egfp": (0.1, 1.0, 0.1),
+    "green": (0.0, 1.0, 0.0),
+    "rfp": (1.0, 0.1, 0.1),
+    "mrfp": (1.0, 0.1, 0.1),
+    "dsred": (1.0, 0.1, 0.1),
+    "red": (1.0, 0.0, 0.0),
+    "blue": (0.0, 0.0, 1.0),
+    "lamp1": (0.1, 1.0, 0.1),
+    "cargo": (1.0, 0.1, 0.1),
+    "transmitted": (0.55, 0.55, 0.55),
+    "hoechst": (1.0, 1.0, 1.0),
+    "dapi": (1.0, 1.0, 1.0),
+}
+#: Outline colours of annotated classes (class 0, 1, 2...), distinct from the channels.
+_CLASS_OUTLINES = ((0.2, 0.75, 1.0), (1.0, 0.85, 0.0), (1.0, 1.0, 1.0), (1.0, 0.3, 1.0))
+#: Largest side, in pixels, of an image shown in the book.
+_MAX_SIDE = 512
+#: Where the preferred executed copy of a notebook comes from: datasets in this order.
+_STATUS_ORDER = {"ok": 0, "failed": 1, "timeout": 2, "skipped": 3}
+
+
+class BookBuildError(RuntimeError):
+    """``jupyter-book build`` failed (the message holds its warnings and errors)."""
+
+
+@dataclass(frozen=True)
+class BookBuild:
+    """What :func:`build_book` produced.
+
+    Attributes
+    ----------
+    html : Path or None
+        The built HTML folder (``None`` when only staged).
+    source : Path
+        The staging folder handed to ``jupyter-book``.
+    run : Path or None
+        The run whose results the leaderboards show.
+    pages : tuple of str
+        Generated files, relative to `source`.
+    seconds : float
+        Wall time of staging plus building.
+    """
+
+    html: Path | None
+    source: Path
+    run: Path | None
+    pages: tuple[str, ...]
+    seconds: float
+
+
+# =============================================================================== build
+def build_book(
+    *,
+    root: str | Path | None = None,
+    run: str | Path | None = None,
+    use_run: bool = True,
+    datasets: Sequence[str] | None = None,
+    output: str | Path | None = None,
+    build: bool = True,
+    strict: bool = True,
+) -> BookBuild:
+    """Render the generated pages, stage the sources and build the book offline.
+
+    Parameters
+    ----------
+    root : str or Path, optional
+        The repository (default :func:`bench.paths.repo_root`).
+    run : str or Path, optional
+        A run folder, or the name of one under :func:`bench.results.runs_root`;
+        default the latest run, if there is one.
+    use_run : bool, optional
+        ``False`` ignores every run: the leaderboards then say no run was made.
+    datasets : sequence of str, optional
+        Datasets to give a card and a leaderboard page (default: every registered
+        dataset, plus any other dataset of the run).
+    output : str or Path, optional
+        Folder under which ``_build/html`` is written (default `root`).
+    build : bool, optional
+        ``False`` stops after staging (no ``jupyter-book`` call).
+    strict : bool, optional
+        Treat warnings (broken references included) as errors.
+
+    Returns
+    -------
+    BookBuild
+
+    Raises
+    ------
+    FileNotFoundError
+        If an explicit `run` does not exist, or `root` has no ``_config.yml``.
+    BookBuildError
+        If ``jupyter-book build`` fails.
+    """
+    from .paths import repo_root
+
+    t0 = time.perf_counter()
+    root = Path(root) if root is not None else repo_root()
+    for name in ("_config.yml", "_toc.yml"):
+        if not (root / name).is_file():
+            raise FileNotFoundError(f"{root / name}: missing; `root` must be the repository with the book sources")
+    output = Path(output) if output is not None else root
+    stage = output / STAGE_DIR
+    results = _load_results(run) if use_run else None
+    if results is None and use_run and run is None:
+        logger.info("no benchmark run found: the leaderboards will say so")
+    pages = stage_book(stage, root=root, results=results, datasets=datasets)
+    html_dir = None
+    if build:
+        html_dir = jupyter_book_build(stage, output, strict=strict)
+    seconds = time.perf_counter() - t0
+    logger.info("book %s in %.1f s", "built" if build else "staged", seconds)
+    return BookBuild(
+        html=html_dir,
+        source=stage,
+        run=None if results is None else Path(results.path),
+        pages=tuple(pages),
+        seconds=seconds,
+    )
+
+
+def _load_results(run: str | Path | None):
+    """The adapter to :mod:`bench.results`: a loaded run, or ``None`` when there is none.
+
+    An explicit `run` that cannot be loaded is an error; without one, the latest
+    run is used when it exists.
+    """
+    from . import results as res
+
+    if run is not None:
+        return res.load_run(run)
+    try:
+        path = res.latest_run()
+    except FileNotFoundError:
+        return None
+    return res.load_run(path)
+
+
+def jupyter_book_build(source: str | Path, output: str | Path, *, strict: bool = True) -> Path:
+    """Run ``jupyter-book build`` on `source`, writing ``<output>/_build/html``.
+
+    Notebooks are never executed (``execute_notebooks: "off"`` in ``_config.yml``).
+    With `strict`, Sphinx runs with ``-W -n --keep-going``: any warning, a broken
+    cross-reference included, fails the build after reporting all of them.
+
+    Returns
+    -------
+    Path
+        The HTML folder.
+
+    Raises
+    ------
+    BookBuildError
+        With the warnings and errors of the build when it fails.
+    """
+    source, output = Path(source), Path(output)
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()", "build", str(source),
+           "--path-output", str(output)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    env = dict(os.environ)
+    # Offline: no telemetry, no network fetches by widgets or the theme at build time.
+    env.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
+    logger.info("jupyter-book build %s -> %s", source, output / "_build" / "html")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    text = _strip_ansi(proc.stdout + "\n" + proc.stderr)
+    for line in text.splitlines():
+        if "WARNING" in line or "ERROR" in line:
+            logger.warning("%s", line.strip())
+        else:
+            logger.debug("%s", line)
+    if proc.returncode != 0:
+        problems = [ln.strip() for ln in text.splitlines() if "WARNING" in ln or "ERROR" in ln or "Error" in ln]
+        tail = "\n".join(problems[-40:]) or "\n".join(text.splitlines()[-40:])
+        raise BookBuildError(f"jupyter-book build of {source} failed (exit {proc.returncode}):\n{tail}")
+    html_dir = output / "_build" / "html"
+    if not (html_dir / "index.html").is_file():
+        raise BookBuildError(f"jupyter-book build reported success but wrote no {html_dir / 'index.html'}")
+    return html_dir
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+# ============================================================================= staging
+class _Stage:
+    """Writes files under the staging folder only when their content changes,
+    and removes, at the end, every file that was not written this time."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.written: set[str] = set()
+        self.generated: list[str] = []
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def write_bytes(self, rel: str, data: bytes, *, generated: bool = True) -> Path:
+        p = self.root / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        if not p.is_file() or p.read_bytes() != data:
+            tmp = p.with_name(f".{p.name}.tmp")
+            tmp.write_bytes(data)
+            os.replace(tmp, p)
+        self.written.add(rel)
+        if generated:
+            self.generated.append(rel)
+        return p
+
+    def write_text(self, rel: str, text: str, *, generated: bool = True) -> Path:
+        return self.write_bytes(rel, text.encode("utf-8"), generated=generated)
+
+    def copy(self, src: Path, rel: str) -> Path:
+        return self.write_bytes(rel, src.read_bytes(), generated=False)
+
+    def prune(self) -> None:
+        for p in sorted(self.root.rglob("*"), reverse=True):
+            rel = p.relative_to(self.root).as_posix()
+            if p.is_file() and rel not in self.written:
+                p.unlink()
+            elif p.is_dir() and not any(p.iterdir()):
+                p.rmdir()
+
+
+def stage_book(
+    stage: str | Path,
+    *,
+    root: str | Path,
+    results=None,
+    datasets: Sequence[str] | None = None,
+) -> list[str]:
+    """Copy the hand-written sources into `stage` and render the generated pages.
+
+    Parameters
+    ----------
+    stage : str or Path
+        The staging folder (created; files not produced by this call are removed).
+    root : str or Path
+        The repository.
+    results : bench.results.RunResults, optional
+        The run to show; ``None`` renders the "no run yet" pages.
+    datasets : sequence of str, optional
+        Datasets to render (see :func:`build_book`).
+
+    Returns
+    -------
+    list of str
+        The generated files, relative to `stage`.
+    """
+    from .data import dataset_names
+
+    stage, root = Path(stage), Path(root)
+    if datasets is not None:
+        datasets = list(datasets)
+        if not datasets:
+            raise ValueError("`datasets` must name at least one dataset (or be None for all)")
+    st = _Stage(stage)
+    for name in _SOURCES:
+        src = root / name
+        if src.is_file():
+            st.copy(src, name)
+        else:
+            for p in sorted(src.rglob("*")):
+                if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
+                    st.copy(p, p.relative_to(root).as_posix())
+    if not (root / "book" / "metrics.md").is_file():
+        logger.warning("book/metrics.md is missing: the metrics chapter says so")
+        st.write_text("book/metrics.md", "# Metrics\n\n```{warning}\nThe metrics chapter (`book/metrics.md`) is "
+                      "missing from this checkout.\n```\n")
+
+    names = list(dataset_names()) if datasets is None else datasets
+    if results is not None and datasets is None and len(results.cells):
+        names += [d for d in dict.fromkeys(results.cells["dataset"]) if d not in names]
+    names = [n for n in names if not n.startswith("folder:")] + [n for n in names if n.startswith("folder:")]
+
+    ctx = _Context(stage=st, root=root, results=results, datasets=names)
+    _render_dataset_pages(ctx)
+    _render_methods_table(ctx)
+    _render_intro(ctx)
+    _render_leaderboards(ctx)
+    _render_experiments(ctx)
+    _stage_notebooks(ctx)
+    st.prune()
+    return st.generated
+
+
+@dataclass
+class _Context:
+    stage: _Stage
+    root: Path
+    results: Any
+    datasets: list[str]
+    stats: dict[str, dict] = field(default_factory=dict)
+    board: Any = None  # the leaderboard DataFrame of the run (all datasets)
+
+    def card_doc(self, dataset: str) -> str:
+        return f"/book/datasets/cards/{_slug(dataset)}"
+
+    def board_doc(self, dataset: str) -> str:
+        return f"/book/leaderboards/datasets/{_slug(dataset)}"
+
+    def board_link(self, dataset: str) -> str:
+        """A markdown link to the dataset's leaderboard, or its name when it has no page."""
+        if dataset in self.datasets:
+            return f"[`{dataset}`]({self.board_doc(dataset)})"
+        return f"`{dataset}`"
+
+    def card_link(self, dataset: str) -> str:
+        if dataset in self.datasets and not dataset.startswith("folder:"):
+            return f"[`{dataset}`]({self.card_doc(dataset)})"
+        return f"`{dataset}`"
+
+
+def _slug(name: str) -> str:
+    s = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-")
+    return s or "dataset"
+
+
+# ===================================================================== images and colour
+def channel_colors(channels: Sequence[str]) -> list[tuple[float, float, float]]:
+    """The display colour of each channel: GFP green, RFP red, transmitted grey...
+
+    A single channel is shown in grey; unknown names in a multi-channel image get
+    green, red, blue, then grey, in order.
+
+    >>> channel_colors(("gfp", "rfp", "transmitted"))
+    [(0.1, 1.0, 0.1), (1.0, 0.1, 0.1), (0.55, 0.55, 0.55)]
+    >>> channel_colors(("ch0",))
+    [(1.0, 1.0, 1.0)]
+    """
+    if len(channels) == 1:
+        return [(1.0, 1.0, 1.0)]
+    fallback = [(0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (0.0, 0.5, 1.0), (0.6, 0.6, 0.6)]
+    out, k = [], 0
+    for c in channels:
+        col = _CHANNEL_COLORS.get(c.lower())
+        if col is None:
+            col = fallback[min(k, len(fallback) - 1)]
+            k += 1
+        out.append(col)
+    return out
+
+
+def _stretch(plane: np.ndarray, low: float = 0.5, high: float = 99.8) -> np.ndarray:
+    finite = plane[np.isfinite(plane)]
+    if finite.size == 0:
+        return np.zeros(plane.shape, np.float32)
+    lo, hi = np.percentile(finite, [low, high])
+    if hi <= lo:
+        return np.zeros(plane.shape, np.float32)
+    return np.clip((plane - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
+
+
+def composite(image: np.ndarray, channels: Sequence[str]) -> np.ndarray:
+    """An RGB composite of a ``(Y, X, C)`` image with each channel in its usual colour.
+
+    Each channel is contrast-stretched between its 0.5th and 99.8th percentile,
+    coloured (:func:`channel_colors`) and added; a transmitted-light channel is
+    dimmed to half so that fluorescence stays visible on top of it.
+
+    Parameters
+    ----------
+    image : (Y, X, C) ndarray
+    channels : sequence of str
+        The names of the ``C`` channels.
+
+    Returns
+    -------
+    (Y, X, 3) ndarray of uint8
+
+    >>> img = np.zeros((2, 2, 2), np.float32); img[0, 0, 0] = img[0, 0, 1] = 1
+    >>> composite(img, ("gfp", "rfp"))[0, 0].tolist()
+    [255, 255, 51]
+    """
+    if not isinstance(image, np.ndarray) or image.ndim != 3:
+        raise ValueError(f"`image` must be a (Y, X, C) array, got shape {getattr(image, 'shape', None)}")
+    if image.shape[2] != len(channels):
+        raise ValueError(f"`channels` names {len(channels)} channel(s) for an image of shape {image.shape}")
+    if tuple(c.lower() for c in channels) == ("red", "green", "blue"):
+        rgb = np.stack([_stretch(image[..., k], 0.1, 99.9) for k in range(3)], axis=-1)
+        return (rgb * 255 + 0.5).astype(np.uint8)
+    rgb = np.zeros((*image.shape[:2], 3), np.float32)
+    for k, (name, col) in enumerate(zip(channels, channel_colors(channels))):
+        weight = 0.5 if name.lower() == "transmitted" else 1.0
+        rgb += weight * _stretch(image[..., k])[..., None] * np.asarray(col, np.float32)
+    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def _downscale_factor(shape: tuple[int, int], max_side: int = _MAX_SIDE) -> int:
+    return max(1, math.ceil(max(shape) / max_side))
+
+
+def _shrink_rgb(rgb: np.ndarray, factor: int) -> np.ndarray:
+    if factor == 1:
+        return rgb
+    y, x = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
+    v = rgb[:y, :x].reshape(y // factor, factor, x // factor, factor, 3).astype(np.float32).mean(axis=(1, 3))
+    return (v + 0.5).astype(np.uint8)
+
+
+def _shrink_labels(labels: np.ndarray, factor: int) -> np.ndarray:
+    """Nearest-neighbour shrink matching :func:`_shrink_rgb`'s output shape."""
+    if factor == 1:
+        return labels
+    y, x = (labels.shape[0] // factor) * factor, (labels.shape[1] // factor) * factor
+    return labels[:y:factor, :x:factor]
+
+
+def _outline(rgb: np.ndarray, labels: np.ndarray, colors: Mapping[int, tuple[float, float, float]]) -> np.ndarray:
+    """Draw the boundaries of each labelled object in the colour of its id in `colors`."""
+    from skimage.segmentation import find_boundaries
+
+    out = rgb.copy()
+    edges = find_boundaries(labels, mode="inner")
+    if not edges.any():
+        return out
+    ids = labels[edges]
+    palette = np.zeros((int(labels.max()) + 1, 3), np.float32)
+    for i, col in colors.items():
+        if 0 < i < palette.shape[0]:
+            palette[i] = col
+    out[edges] = (palette[ids] * 255 + 0.5).astype(np.uint8)
+    return out
+
+
+def _draw_boxes(rgb: np.ndarray, boxes: np.ndarray, color=(0.2, 0.75, 1.0)) -> np.ndarray:
+    """Draw YOLO boxes ``(class, xc, yc, w, h)`` (normalised) as 1-px rectangles."""
+    out = rgb.copy()
+    h, w = out.shape[:2]
+    col = (np.asarray(color) * 255 + 0.5).astype(np.uint8)
+    for _, xc, yc, bw, bh in np.asarray(boxes, float).reshape(-1, 5):
+        x0, x1 = int(round((xc - bw / 2) * (w - 1))), int(round((xc + bw / 2) * (w - 1)))
+        y0, y1 = int(round((yc - bh / 2) * (h - 1))), int(round((yc + bh / 2) * (h - 1)))
+        x0, x1, y0, y1 = max(x0, 0), min(x1, w - 1), max(y0, 0), min(y1, h - 1)
+        if x1 <= x0 or y1 <= y0:
+            continue
+        out[y0, x0:x1 + 1] = col
+        out[y1, x0:x1 + 1] = col
+        out[y0:y1 + 1, x0] = col
+        out[y0:y1 + 1, x1] = col
+    return out
+
+
+def _png_bytes(rgb: np.ndarray) -> bytes:
+    import io
+
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="PNG", optimize=True)
+    return buf.getvalue()
+
+
+def _annotation_view(sample, info, rgb: np.ndarray, factor: int) -> tuple[np.ndarray, str] | None:
+    """The composite with the sample's annotation drawn on it, and a legend in words."""
+    if sample.labels is not None:
+        labels = _shrink_labels(sample.labels, factor)
+        if info.class_names and sample.classes:
+            colors = {int(i): _CLASS_OUTLINES[int(c) % len(_CLASS_OUTLINES)] for i, c in sample.classes.items()}
+            legend = ", ".join(
+                f"{_swatch(_CLASS_OUTLINES[k % len(_CLASS_OUTLINES)])}{html.escape(n)}"
+                for k, n in enumerate(info.class_names)
+            )
+        else:
+            colors = {int(i): _CLASS_OUTLINES[0] for i in np.unique(labels) if i > 0}
+            legend = f"{_swatch(_CLASS_OUTLINES[0])}{html.escape(info.target)}"
+        return _outline(rgb, labels, colors), legend
+    if sample.semantic is not None:
+        sem = _shrink_labels(sample.semantic, factor)
+        out = rgb.copy()
+        cols = [None, (0.0, 0.9, 1.0), (1.0, 0.2, 1.0), (1.0, 1.0, 1.0)]
+        parts = []
+        for k, name in enumerate(info.semantic_names):
+            if k == 0:
+                continue
+            col = cols[min(k, len(cols) - 1)]
+            mask = sem == k
+            from skimage.segmentation import find_boundaries
+
+            edge = find_boundaries(mask, mode="inner") & mask
+            out[edge] = (np.asarray(col) * 255 + 0.5).astype(np.uint8)
+            parts.append(f"{_swatch(col)}{html.escape(name)}")
+        return out, ", ".join(parts)
+    if sample.boxes is not None:
+        return _draw_boxes(rgb, sample.boxes), f"{_swatch(_CLASS_OUTLINES[0])}{html.escape(info.target)} (boxes)"
+    return None
+
+
+def _swatch(col) -> str:
+    r, g, b = (int(255 * c + 0.5) for c in col)
+    return f'<span class="bench-swatch" style="background: rgb({r}, {g}, {b})"></span>'
+
+
+# ======================================================================= dataset pages
+def dataset_stats(name: str, *, progress: bool = False) -> dict:
+    """Object and class counts per split of a dataset (loads every sample once).
+
+    Returns
+    -------
+    dict
+        ``{"splits": {split: {"images", "objects", "classes": {name: n},
+        "pixels": {name: fraction}, "shapes": [[y, x], ...]}}, "rule", "sha256"}``.
+        Only split sizes when the dataset is unavailable here.
+    """
+    from .data import get_dataset
+    from .splits import SPLITS, get_split, iter_split
+
+    ds = get_dataset(name)
+    sp = get_split(name)
+    out: dict[str, Any] = {"rule": sp.rule, "sha256": sp.sha256, "splits": {}}
+    available = ds.available
+    for split in SPLITS:
+        entry: dict[str, Any] = {"images": len(sp.ids(split))}
+        if available:
+            n_obj, classes, pixels, shapes = 0, {}, {}, set()
+            n_pix = 0
+            for s in iter_split(name, split, progress=progress):
+                shapes.add(tuple(int(v) for v in s.shape))
+                n_obj += s.n_objects
+                if s.classes and ds.info.class_names:
+                    for c in s.classes.values():
+                        cname = ds.info.class_names[int(c)]
+                        classes[cname] = classes.get(cname, 0) + 1
+                if s.semantic is not None and ds.info.semantic_names:
+                    counts = np.bincount(s.semantic.ravel(), minlength=len(ds.info.semantic_names))
+                    for k, cname in enumerate(ds.info.semantic_names):
+                        pixels[cname] = pixels.get(cname, 0) + int(counts[k])
+                    n_pix += int(s.semantic.size)
+            entry.update(objects=n_obj, classes=classes, shapes=sorted(list(s) for s in shapes))
+            if n_pix:
+                entry["pixels"] = {k: v / n_pix for k, v in pixels.items()}
+        out["splits"][split] = entry
+    return out
+
+
+def _stats_cached(ctx: _Context, name: str) -> dict | None:
+    """:func:`dataset_stats`, cached under ``_build/book-cache`` by data and code hash."""
+    from .data import get_dataset
+    from .splits import get_split
+
+    if name in ctx.stats:
+        return ctx.stats[name]
+    try:
+        ds = get_dataset(name)
+        sp = get_split(name)
+    except Exception as exc:  # noqa: BLE001 - a dataset without a split is shown without counts
+        logger.warning("dataset %s: no split (%s); its card has no counts", name, exc)
+        ctx.stats[name] = None
+        return None
+    key_parts = [name, sp.sha256, _data_code_hash()]
+    if ds.available:
+        key_parts.append(ds.fingerprint([*sp.train, *sp.val, *sp.test]))
+    else:
+        key_parts.append("unavailable")
+    key = hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
+    cache = ctx.stage.root.parent / "book-cache" / "datasets" / f"{_slug(name)}-{key}.json"
+    if cache.is_file():
+        stats = json.loads(cache.read_text())
+    else:
+        t = time.perf_counter()
+        stats = dataset_stats(name)
+        logger.info("counted objects of %s in %.1f s", name, time.perf_counter() - t)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp")
+        tmp.write_text(json.dumps(stats))
+        os.replace(tmp, cache)
+    ctx.stats[name] = stats
+    return stats
+
+
+def _data_code_hash() -> str:
+    """Hash of the data layer's source code (so cached counts follow code changes)."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for p in sorted((here / "data").rglob("*.py")) + [here / "splits.py"]:
+        h.update(p.name.encode() + p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _sample_figure(ctx: _Context, name: str, rel_dir: str, stem: str) -> tuple[list[str], str, str] | None:
+    """Render the first test image of a dataset: one grey panel per channel, the
+    composite and the annotated composite. Returns (image paths, legend, sample id)."""
+    from .data import get_dataset
+    from .splits import get_split
+
+    ds = get_dataset(name)
+    if not ds.available:
+        return None
+    sp = get_split(name)
+    sid = (sp.test or sp.val or sp.train)[0]
+    sample = ds.load(sid)
+    factor = _downscale_factor(sample.shape)
+    rgb_full = composite(sample.image, sample.channels)
+    rgb = _shrink_rgb(rgb_full, factor)
+    paths = []
+    if len(sample.channels) > 1 and tuple(c.lower() for c in sample.channels) != ("red", "green", "blue"):
+        for k, ch in enumerate(sample.channels):
+            grey = (_stretch(sample.image[..., k]) * 255 + 0.5).astype(np.uint8)
+            grey = _shrink_rgb(np.repeat(grey[..., None], 3, axis=-1), factor)
+            rel = f"{rel_dir}/{stem}-{_slug(ch)}.png"
+            ctx.stage.write_bytes(rel, _png_bytes(grey))
+            paths.append(rel)
+    rel = f"{rel_dir}/{stem}-composite.png"
+    ctx.stage.write_bytes(rel, _png_bytes(rgb))
+    paths.append(rel)
+    legend = ""
+    ann = _annotation_view(sample, ds.info, rgb, factor)
+    if ann is not None:
+        rel = f"{rel_dir}/{stem}-annotated.png"
+        ctx.stage.write_bytes(rel, _png_bytes(ann[0]))
+        paths.append(rel)
+        legend = ann[1]
+    return paths, legend, sid
+
+
+def _render_dataset_pages(ctx: _Context) -> None:
+    from tqdm.auto import tqdm
+
+    from .data import get_dataset
+
+    rows = []
+    for name in tqdm(ctx.datasets, desc="book: dataset cards", leave=False, disable=None):
+        if name.startswith("folder:"):
+            continue
+        ds = get_dataset(name)
+        stats = _stats_cached(ctx, name)
+        ctx.stage.write_text(f"book/datasets/cards/{_slug(name)}.md", _dataset_card(ctx, ds, stats))
+        splits = (stats or {}).get("splits", {})
+        rows.append(
+            {
+                "name": name,
+                "target": ds.info.target,
+                "tasks": ", ".join(ds.info.tasks),
+                "channels": ", ".join(ds.info.channels),
+                "images": "/".join(str(splits.get(k, {}).get("images", "?")) for k in ("train", "val", "test")),
+                "objects": "/".join(str(splits.get(k, {}).get("objects", "–")) for k in ("train", "val", "test")),
+                "source": ds.info.source,
+                "available": "yes" if ds.available else "no",
+            }
+        )
+    lines = [
+        "## All datasets",
+        "",
+        "Images and annotated objects per split are train / validation / test; "
+        "\"available\" refers to the machine that built this book.",
+        "",
+        "| Dataset | Target | Tasks | Channels | Images | Objects | Source | Available |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| [{r['name']}]({ctx.card_doc(r['name'])}) | {r['target']} | {r['tasks']} | {r['channels']} | "
+            f"{r['images']} | {r['objects']} | {r['source']} | {r['available']} |"
+        )
+    ctx.stage.write_text("book/_generated/datasets_table.md", "\n".join(lines) + "\n")
+
+
+_HOW_TO_GET = {
+    "synthetic": (
+        "Nothing to download: the images are generated on the fly, deterministically, from one seed per "
+        "sample (the sample id). The same id gives the same image and ground truth on every machine."
+    ),
+    "mirror": (
+        "A public dataset read from a local mirror (`$BENCH_SHARED_DATA/<folder>`, by default "
+        "`../shared/data/` next to the repository). Download it from its source (link below) into that "
+        "folder, keeping the file names."
+    ),
+    "download": "Downloaded from its public archive by `bench data fetch {name}` (resumable, checksummed).",
+    "folder": "Your own folder of images and masks.",
+}
+
+
+def _dataset_card(ctx: _Context, ds, stats: dict | None) -> str:
+    info = ds.info
+    name = info.name
+    out = [f"# {name}", ""]
+    out += [
+        f"**Target:** {info.target} · **tasks:** {', '.join(info.tasks)} · "
+        f"**channels:** {', '.join(f'`{c}`' for c in info.channels)} · **source:** {info.source}",
+        "",
+        info.description.strip(),
+        "",
+    ]
+    reason = ds.unavailable_reason()
+    if reason is not None:
+        out += ["```{note}", f"This dataset was not available on the machine that built this book: {reason}.", "```", ""]
+
+    # sample images
+    try:
+        fig = _sample_figure(ctx, name, "book/datasets/cards/img", _slug(name))
+    except Exception as exc:  # noqa: BLE001 - a broken sample must not hide the card; shown on the page
+        logger.warning("dataset %s: could not render a sample image (%s)", name, exc)
+        out += ["```{warning}", f"The sample image could not be rendered: {exc}", "```", ""]
+        fig = None
+    if fig is not None:
+        paths, legend, sid = fig
+        chans = ", ".join(
+            f"{_swatch(c)}`{n}`" for n, c in zip(info.channels, channel_colors(info.channels))
+        )
+        out += ["## A test image", ""]
+        out += ["::::{grid} " + ("2" if len(paths) <= 2 else "4"), ":gutter: 1", ":class-container: bench-gallery", ""]
+        for p in paths:
+            label = Path(p).stem.removeprefix(_slug(name) + "-")
+            out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} {sid} {label}", ":width: 100%", "```",
+                    f"<small>{html.escape(label)}</small>", ":::", ""]
+        out += ["::::", ""]
+        out += [
+            f"Test sample `{sid}`. Channels in the composite: {chans}; each stretched between its 0.5th and "
+            f"99.8th percentile. Annotation outlines: {legend or 'none'}.",
+            "",
+        ]
+
+    # counts
+    out += ["## Images and objects per split", ""]
+    if stats is None:
+        out += ["This dataset has no split file here, so no counts are shown.", ""]
+    else:
+        splits = stats["splits"]
+        classes = sorted({c for s in splits.values() for c in s.get("classes", {})},
+                         key=lambda c: list(info.class_names).index(c) if c in info.class_names else 99)
+        pixels = [n for n in info.semantic_names if any(n in s.get("pixels", {}) for s in splits.values())]
+        head = ["Split", "Images", "Objects", *[f"{c}" for c in classes], *[f"{p} (pixels)" for p in pixels]]
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for split in ("train", "val", "test"):
+            s = splits.get(split, {})
+            cells = [split, str(s.get("images", "?")), str(s.get("objects", "–"))]
+            cells += [str(s.get("classes", {}).get(c, 0)) for c in classes]
+            cells += [f"{100 * s.get('pixels', {}).get(p, 0.0):.1f} %" for p in pixels]
+            out.append("| " + " | ".join(cells) + " |")
+        shapes = sorted({tuple(x) for s in splits.values() for x in s.get("shapes", [])})
+        out += [""]
+        if shapes:
+            out += ["Image size(s): " + ", ".join(f"{y} x {x} px" for y, x in shapes) + "."]
+        if info.pixel_size_um:
+            out += [f" Pixel size: {info.pixel_size_um} µm."]
+        out += ["", f"Split rule: {stats['rule']}. Split file `benchmark/splits/{name}.json`, "
+                    f"SHA-256 `{stats['sha256'][:12]}…`.", ""]
+        if reason is not None:
+            out += ["Object counts need the data; only the split sizes are known here.", ""]
+
+    # provenance
+    out += ["## Provenance and terms", ""]
+    out += [f"- **Citation:** {info.citation or 'none (generated by this project)'}"]
+    out += [f"- **Licence / terms:** {info.license or 'see the source'}"]
+    if info.url:
+        out += [f"- **Source:** <{info.url}>"]
+    out += ["", "## How to get it", "", _HOW_TO_GET.get(info.source, "").format(name=name), ""]
+    out += [
+        "```python",
+        "from bench.splits import load_fit_data, load_test_images",
+        f'train, val = load_fit_data("{name}")      # with annotations, for fitting',
+        f'test = load_test_images("{name}")         # images only, for predicting',
+        "```",
+        "",
+        f"Results on this dataset: [leaderboard]({ctx.board_doc(name)}).",
+        "",
+    ]
+    return "\n".join(out)
+
+
+# ======================================================================= methods table
+def _method_family(cls) -> str:
+    """``classical`` or ``deep``, from the package the method lives in."""
+    mod = cls.__module__
+    parts = mod.split(".")
+    if "classical" in parts:
+        return "classical"
+    if any(p.startswith(("unet", "stardist", "cellpose", "sam")) for p in parts[2:]):
+        return "deep"
+    return "other"
+
+
+def _render_methods_table(ctx: _Context) -> None:
+    from .methods import method_class, method_names
+
+    lines = ["## All registered methods", "",
+             "Presets are named parameter settings of a method. \"Runs here\" refers to the machine that "
+             "built this book: missing dependencies or pretrained weights are the usual reasons a method "
+             "is skipped.", "",
+             "| Method | Family | Tasks | Runs here | Reference |", "|---|---|---|---|---|"]
+    for name in method_names():
+        cls = method_class(name)
+        missing = cls.missing_dependencies()
+        here = "yes" if not missing else f"no: needs {', '.join(missing)}" + (f" (`bench[{cls.extra}]`)" if cls.extra else "")
+        ref = (cls.reference or "").replace("|", "/")
+        label = f"`{name}`" if name == cls.name else f"`{name}` (preset of `{cls.name}`)"
+        lines.append(f"| {label} | {_method_family(cls)} | {', '.join(cls.tasks)} | {here} | {ref} |")
+    if len(lines) == 6:
+        lines.append("| (none registered) | | | | |")
+    ctx.stage.write_text("book/_generated/methods_table.md", "\n".join(lines) + "\n")
+
+
+# =========================================================================== the intro
+def _render_intro(ctx: _Context) -> None:
+    from .data import get_dataset
+
+    out = []
+    for name, caption in _INTRO_FIGURES:
+        try:
+            ds = get_dataset(name)
+            if not ds.available:
+                continue
+            fig = _sample_figure(ctx, name, "book/_generated/img", f"intro-{_slug(name)}")
+        except Exception as exc:  # noqa: BLE001 - the intro figure is optional; the reason is logged
+            logger.warning("intro figure from %s not rendered: %s", name, exc)
+            continue
+        if fig is None:
+            continue
+        paths, _, sid = fig
+        keep = [p for p in paths if p.endswith(("-composite.png", "-annotated.png"))]
+        out += ["::::{grid} 2", ":gutter: 1", ""]
+        for p in keep:
+            out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} sample {sid}", ":width: 100%", "```", ":::", ""]
+        out += ["::::", "", f"*{caption}*", ""]
+    ctx.stage.write_text("book/_generated/intro_figures.md", "\n".join(out) + "\n")
+
+    board = _board(ctx)
+    lines = ["## Latest results", ""]
+    if board is None:
+        lines += _no_run_text()
+    else:
+        lines += [f"From run `{ctx.results.run_id}` ({_run_profile(ctx)}); the full tables are in "
+                  "{doc}`/book/leaderboards/index`.", "",
+                  "| Dataset | Best method | Score | 95% interval | Methods ok / run |", "|---|---|---|---|---|"]
+        for ds_name, g in board.groupby("dataset", sort=True):
+            ok = g[g["status"] == "ok"]
+            best = ok.iloc[0] if len(ok) and _finite(ok.iloc[0]["score"]) else None
+            if best is None:
+                lines.append(f"| {ctx.board_link(ds_name)} | – | – | – | 0 / {len(g)} |")
+                continue
+            ci = (f"{best['f1_low']:.3f} – {best['f1_high']:.3f}" if _finite(best.get("f1_low")) else "–")
+            lines.append(
+                f"| {ctx.board_link(ds_name)} | `{best['method_id']}` | "
+                f"{_score_name(best['task'])} {best['score']:.3f} | {ci} | {len(ok)} / {len(g)} |"
+            )
+    ctx.stage.write_text("book/_generated/headline.md", "\n".join(lines) + "\n")
+
+
+def _no_run_text() -> list[str]:
+    return [
+        "```{important}",
+        "**No benchmark run has been made yet**, so there are no results to show: this book was built "
+        "without any run under `benchmark/runs/`. Nothing on these pages is a placeholder number.",
+        "",
+        "To make one and rebuild the book:",
+        "",
+        "    bench run benchmark/configs/quick.yaml",
+        "    bench book",
+        "",
+        "or, on a fresh machine, `bash scripts/run.sh main`, which does both.",
+        "```",
+        "",
+    ]
+
+
+# ====================================================================== leaderboards
+def _board(ctx: _Context):
+    """The leaderboard DataFrame of the run (all datasets), or None without a run."""
+    if ctx.results is None or not len(ctx.results.cells):
+        return None
+    if ctx.board is None:
+        from .leaderboard import leaderboard
+
+        ctx.board = leaderboard(ctx.results)
+    return ctx.board
+
+
+def _finite(v) -> bool:
+    try:
+        return v is not None and math.isfinite(float(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _score_name(task: str) -> str:
+    return {"semantic": "mIoU", "instance": "F1@0.5", "detection": "box F1@0.5"}.get(str(task), "score")
+
+
+def _fmt_num(v, digits: int = 3) -> str:
+    return f"{float(v):.{digits}f}" if _finite(v) else "–"
+
+
+def _fmt_seconds(v) -> str:
+    if not _finite(v):
+        return "–"
+    s = float(v)
+    if s < 1e-3:
+        return "< 1 ms"
+    if s < 1:
+        return f"{1000 * s:.0f} ms"
+    if s < 60:
+        return f"{s:.1f} s"
+    if s < 3600:
+        return f"{int(s // 60)} min {int(round(s % 60))} s"
+    return f"{s / 3600:.1f} h"
+
+
+def _fmt_mem(v) -> str:
+    return f"{float(v):,.0f} MiB" if _finite(v) else "–"
+
+
+def _status_badge(status: str) -> str:
+    kind = str(status).split()[0] if status else "unknown"
+    cls = {"ok": "ok", "skipped": "skipped"}.get(kind, "failed")
+    return f'<span class="bench-status {cls}">{html.escape(str(status))}</span>'
+
+
+def _run_profile(ctx: _Context) -> str:
+    cfg = ctx.results.manifest.get("config") or {}
+    prof = cfg.get("profile") or ",".join(sorted({str(p) for p in ctx.results.cells["profile"].dropna()}))
+    return f"profile `{prof}`"
+
+
+@dataclass(frozen=True)
+class _Col:
+    """A column of an HTML table: header, tooltip, value -> (html, sort key)."""
+
+    header: str
+    cell: Callable[[Mapping[str, Any]], tuple[str, str]]
+    title: str = ""
+    text: bool = False
+    sort: bool = True
+
+
+def _num_cell(key: str, fmt: Callable[[Any], str] = _fmt_num) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
+    def cell(r):
+        v = r.get(key)
+        return fmt(v), (f"{float(v):.6g}" if _finite(v) else "")
+    return cell
+
+
+def _html_table(cols: Sequence[_Col], rows: Sequence[Mapping[str, Any]], *, table_id: str,
+                row_class: Callable[[Mapping[str, Any]], str] | None = None, sortable: bool = True) -> str:
+    head = []
+    for c in cols:
+        cls = " ".join(x for x in ("text" if c.text else "", "" if c.sort else "no-sort") if x)
+        attrs = (f' class="{cls}"' if cls else "") + (f' title="{html.escape(c.title)}"' if c.title else "")
+        head.append(f"<th{attrs}>{c.header}</th>")
+    body = []
+    for r in rows:
+        tds = []
+        for c in cols:
+            text, key = c.cell(r)
+            cls = ' class="text"' if c.text else ""
+            tds.append(f'<td{cls} data-sort="{html.escape(key)}">{text}</td>')
+        rc = row_class(r) if row_class else ""
+        body.append(f'<tr{f" class={chr(34)}{rc}{chr(34)}" if rc else ""}>' + "".join(tds) + "</tr>")
+    classes = "bench-table sortable" if sortable else "bench-table"
+    return (f'<div class="bench-table-wrap"><table class="{classes}" id="{table_id}">'
+            f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _raw(htm: str) -> list[str]:
+    return ["```{raw} html", htm, "```", ""]
+
+
+def _rel(from_doc_dir: str, target: str) -> str:
+    """Relative URL from the HTML page of a document in `from_doc_dir` to `target` (both staging-relative)."""
+    return posixpath.relpath(target, from_doc_dir)
+
+
+def _run_banner(ctx: _Context) -> list[str]:
+    m = ctx.results.manifest
+    cfg = m.get("config") or {}
+    git = m.get("git") or {}
+    hw = m.get("hardware") or {}
+    cells = ctx.results.cells
+    counts = cells["status"].value_counts().to_dict() if len(cells) else {}
+    sha = str(git.get("sha") or "unknown")
+    hw_text = ", ".join(f"{k} {v}" for k, v in hw.items() if v not in (None, "", [])) or "not recorded"
+    pk = m.get("packages") or {}
+    pk_rows = "".join(f"<tr><td>{html.escape(str(k))}</td><td>{html.escape(str(v))}</td></tr>" for k, v in sorted(pk.items()))
+    parts = [
+        f"<b>Run</b> <code>{html.escape(ctx.results.run_id)}</code>",
+        f"configuration <code>{html.escape(str(cfg.get('name', m.get('config_path', '?'))))}</code>"
+        f" (<code>{html.escape(str(m.get('config_path', '')))}</code>, hash <code>{html.escape(str(m.get('config_hash', ''))[:12])}</code>)",
+        f"profile <code>{html.escape(str(cfg.get('profile', '?')))}</code>, seeds {html.escape(str(cfg.get('seeds', '?')))},"
+        f" split <code>{html.escape(str(cfg.get('split', 'test')))}</code>",
+        f"git <code>{html.escape(sha[:12])}</code>{' (with uncommitted changes)' if git.get('dirty') else ''},"
+        f" code version <code>{html.escape(str(m.get('code_version', ''))[:12])}</code>",
+        f"hardware: {html.escape(hw_text)}",
+        f"created {html.escape(str(m.get('created', '?')))}, updated {html.escape(str(m.get('updated', '?')))}",
+        "cells: " + ", ".join(f"{v} {html.escape(str(k))}" for k, v in sorted(counts.items())),
+    ]
+    details = (f"<details><summary>Package versions ({len(pk)})</summary><table class=\"bench-table\">"
+               f"<tbody>{pk_rows}</tbody></table></details>") if pk else ""
+    return _raw('<div class="bench-run">' + "<br/>".join(parts) + details + "</div>")
+
+
+def _render_leaderboards(ctx: _Context) -> None:
+    from tqdm.auto import tqdm
+
+    board = _board(ctx)
+    idx = ["# Leaderboards", ""]
+    if board is None:
+        idx += _no_run_text()
+        idx += ["Each dataset still has its page below, so links stay stable; they too say that no run "
+                "has been made.", ""]
+        for name in ctx.datasets:
+            ctx.stage.write_text(f"book/leaderboards/datasets/{_slug(name)}.md",
+                                 "\n".join([f"# {name}", "", *_no_run_text(),
+                                            f"About the data: {ctx.card_link(name)}.", ""]))
+        ctx.stage.write_text("book/leaderboards/index.md", "\n".join(idx))
+        return
+
+    idx += [
+        "Every table on these pages is generated from the raw counts of the run below by "
+        "`bench book` (through `bench.leaderboard`); none is edited by hand. Scores are pooled over "
+        "the test images (counts summed, then ratios) and come with 95% bootstrap intervals over "
+        "images. A method that could not run is listed as *skipped* with its reason, one that crashed "
+        "or ran out of time as *failed* or *timeout*, with the error.",
+        "",
+    ]
+    idx += _run_banner(ctx)
+    idx += ["## Methods at a glance", "",
+            "One row per method in the run. *Rank* is the method's rank on each dataset where it ran (1 = "
+            "best); the median is over those datasets. Click a header to sort.", ""]
+    idx += _raw(_glance_table(board))
+    idx += ["## Datasets", ""]
+    idx += ["| Dataset | Task | Best method | Score | Methods ok / in run |", "|---|---|---|---|---|"]
+    in_run = set(board["dataset"])
+    for name in ctx.datasets:
+        if name not in in_run:
+            idx.append(f"| [{name}]({ctx.board_doc(name)}) | – | not in this run | – | 0 / 0 |")
+            continue
+        g = board[board["dataset"] == name]
+        ok = g[(g["status"] == "ok") & g["score"].map(_finite)]
+        if len(ok):
+            b = ok.iloc[0]
+            idx.append(f"| [{name}]({ctx.board_doc(name)}) | {b['task']} | `{b['method_id']}` | "
+                       f"{_score_name(b['task'])} {b['score']:.3f} | {len(ok)} / {len(g)} |")
+        else:
+            idx.append(f"| [{name}]({ctx.board_doc(name)}) | – | none succeeded | – | 0 / {len(g)} |")
+    idx += [""]
+    figs = _overview_pareto(ctx, board)
+    if figs:
+        idx += ["## Accuracy against cost", "",
+                "Each panel is one dataset: the primary score of each method that ran (F1 at IoU 0.5, or mean "
+                "IoU over foreground classes for pixel-wise datasets) against its prediction time per image, "
+                "on a log scale. Methods on the dashed line are Pareto-optimal: no other method is both faster "
+                "and more accurate.", ""]
+        idx += [f"```{{figure}} /{figs}", ":alt: accuracy against prediction time, per dataset", ":width: 100%",
+                "", "Score against prediction time per image, per dataset (Pareto front dashed).", "```", ""]
+    skipped = ctx.results.cells[ctx.results.cells["status"] != "ok"]
+    if len(skipped):
+        idx += ["## Cells that did not produce scores", "",
+                "Grouped by reason; the leaderboard of each dataset lists them too.", ""]
+        rows = []
+        for (status, reason), g in skipped.groupby(["status", "reason"], dropna=False, sort=True):
+            rows.append({"status": status, "reason": reason if isinstance(reason, str) else "",
+                         "cells": ", ".join(f"{m} on {d}" for m, d in zip(g["method_id"], g["dataset"]))})
+        cols = [_Col("Status", lambda r: (_status_badge(r["status"]), r["status"]), text=True),
+                _Col("Reason", lambda r: (html.escape(_short(r["reason"], 300)), r["reason"]), text=True),
+                _Col("Method on dataset", lambda r: (html.escape(r["cells"]), r["cells"]), text=True)]
+        idx += _raw(_html_table(cols, rows, table_id="not-scored"))
+    ctx.stage.write_text("book/leaderboards/index.md", "\n".join(idx))
+
+    for name in tqdm(ctx.datasets, desc="book: leaderboards", leave=False, disable=None):
+        ctx.stage.write_text(f"book/leaderboards/datasets/{_slug(name)}.md", _dataset_board(ctx, board, name))
+
+
+def _short(text: str, n: int) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def _glance_table(board) -> str:
+    rows = []
+    for mid, g in board.groupby("method_id", sort=True):
+        ok = g[g["status"] == "ok"]
+        ranks = [float(r) for r in ok["rank"] if r is not None and not (isinstance(r, float) and math.isnan(r)) and str(r) != "<NA>"]
+        wins = sum(1 for r in ranks if r == 1)
+        rows.append({
+            "method_id": mid,
+            "ok": len(ok),
+            "skipped": int((g["status"] == "skipped").sum()),
+            "failed": int((~g["status"].isin(["ok", "skipped"])).sum()),
+            "median_rank": float(np.median(ranks)) if ranks else float("nan"),
+            "wins": wins,
+            "datasets": ", ".join(sorted(ok["dataset"])),
+            "fit_s": float(np.nanmedian(ok["fit_s"].astype(float))) if len(ok) and ok["fit_s"].notna().any() else float("nan"),
+            "predict_s": float(np.nanmedian(ok["predict_s_per_image"].astype(float))) if len(ok) and ok["predict_s_per_image"].notna().any() else float("nan"),
+        })
+    cols = [
+        _Col("Method", lambda r: (f"<code>{html.escape(r['method_id'])}</code>", r["method_id"]), text=True),
+        _Col("Datasets ok", _num_cell("ok", lambda v: str(int(v))), "datasets with scores"),
+        _Col("Skipped", _num_cell("skipped", lambda v: str(int(v)))),
+        _Col("Failed", _num_cell("failed", lambda v: str(int(v))), "failed or timed out"),
+        _Col("Median rank", _num_cell("median_rank", lambda v: f"{float(v):g}"), "1 = best on a dataset"),
+        _Col("Wins", _num_cell("wins", lambda v: str(int(v))), "datasets where it ranks first"),
+        _Col("Median fit", _num_cell("fit_s", _fmt_seconds), "median training time over datasets"),
+        _Col("Median predict / image", _num_cell("predict_s", _fmt_seconds)),
+        _Col("Scored on", lambda r: (html.escape(r["datasets"]) or "–", r["datasets"]), text=True),
+    ]
+    return _html_table(cols, rows, table_id="methods-at-a-glance")
+
+
+def _dataset_board(ctx: _Context, board, name: str) -> str:
+    from .data import get_dataset
+
+    doc_dir = "book/leaderboards/datasets"
+    out = [f"# {name}", ""]
+    g = board[board["dataset"] == name].copy()
+    try:
+        info = get_dataset(name).info
+    except Exception:  # noqa: BLE001 - a dataset of an old run may no longer be registered
+        info = None
+    if not len(g):
+        out += ["```{note}", f"Dataset `{name}` is not part of run `{ctx.results.run_id}`: its configuration "
+                "did not include it. The nightly configuration covers every dataset.", "```", ""]
+        out += [f"About the data: {ctx.card_link(name)}.", ""]
+        return "\n".join(out)
+    task = next((t for t in g["task"] if t), "")
+    n_img = next((int(v) for v in g["n_images"] if _finite(v)), None)
+    out += [f"Task **{task or '?'}**, scored on the `{_split_of(ctx, name)}` split"
+            + (f" ({n_img} images)" if n_img else "") + f"; about the data: {ctx.card_link(name)}. "
+            f"Run `{ctx.results.run_id}`, {_run_profile(ctx)}; its provenance is on "
+            "{doc}`the leaderboards' front page </book/leaderboards/index>`.", ""]
+    out += ["## Leaderboard", "",
+            "Sorted by the primary score (" + _score_name(task) + "); click any header to re-sort. "
+            "Intervals are 95% bootstrap intervals over test images. Times are wall-clock on the machine "
+            "of the run; memory is the peak resident memory of the process that ran the notebook.", ""]
+    rows = [dict(r) for _, r in g.iterrows()]
+    nb_links = _stage_cell_notebooks(ctx, name, doc_dir)
+    for r in rows:
+        r["_nb"] = nb_links.get(r["method_id"], "")
+    out += _raw(_main_table(rows, task, name))
+
+    sem = _semantic_rows(ctx, name, info)
+    if sem:
+        out += ["## Per-class IoU", "", "IoU of each pixel class, confusion counts pooled over the test images.", ""]
+        out += _raw(_per_class_table(sem, "iou", "per-class-iou"))
+    cls_rows = _classification_rows(ctx, name, info)
+    if cls_rows:
+        out += ["## Per-class accuracy", "",
+                "Of the true objects matched at IoU ≥ 0.5, the fraction given the right class, per true class.", ""]
+        out += _raw(_per_class_table(cls_rows, "accuracy", "per-class-accuracy"))
+    per_class = sem or cls_rows
+    if per_class:
+        fig = _per_class_figure(ctx, per_class, "iou" if sem else "accuracy", name)
+        if fig:
+            out += [f"```{{figure}} /{fig}", f":alt: per-class scores on {name}", ":width: 100%", "",
+                    "Per-class " + ("IoU" if sem else "accuracy") + " of each method.", "```", ""]
+
+    sweep = _ap_rows(ctx, name)
+    if sweep is not None and len(sweep):
+        out += ["## AP sweep", "",
+                "TP / (TP + FP + FN) at each IoU threshold from 0.50 to 0.95 (the quantity Cellpose calls "
+                "\"average precision\" and StarDist \"accuracy\"; not COCO AP, see {doc}`/book/metrics`), counts "
+                "pooled over images. The last column is its mean over the ten thresholds.", ""]
+        out += _raw(_sweep_table(sweep))
+        fig = _sweep_figure(ctx, sweep, name)
+        if fig:
+            out += [f"```{{figure}} /{fig}", f":alt: AP sweep on {name}", ":width: 80%", "",
+                    "TP / (TP + FP + FN) against the IoU threshold.", "```", ""]
+
+    fig = _pareto_figure(ctx, g, name)
+    if fig:
+        out += ["## Accuracy against cost", "",
+                "Left: score against training time; right: against prediction time per image (log scales; "
+                "error bars are the 95% intervals). Filled markers are on the Pareto front of prediction time.",
+                "", f"```{{figure}} /{fig}", f":alt: accuracy against time on {name}", ":width: 100%", "",
+                "Accuracy against cost.", "```", ""]
+
+    out += _gallery(ctx, g, name, info)
+
+    out += ["## Provenance", "",
+            "Where each row comes from: the cell (one method, dataset and seed, executed as one notebook), "
+            "the commit and code version that ran it, the machine and the training budget. Package versions "
+            "and hardware of the run are on {doc}`the front page </book/leaderboards/index>`.", ""]
+    out += _raw(_provenance_table(ctx, name, nb_links))
+    return "\n".join(out)
+
+
+def _split_of(ctx: _Context, name: str) -> str:
+    c = ctx.results.cells
+    s = c[c["dataset"] == name]["split"].dropna()
+    return str(s.iloc[0]) if len(s) else "test"
+
+
+def _main_table(rows: list[dict], task: str, dataset: str) -> str:
+    def method_cell(r):
+        mid = html.escape(str(r["method_id"]))
+        link = f' <a class="bench-nb" href="{html.escape(r["_nb"])}" title="executed notebook">notebook</a>' if r.get("_nb") else ""
+        return f"<code>{mid}</code>{link}", str(r["method_id"])
+
+    def score_cell(key: str, low: str | None = None, high: str | None = None):
+        def cell(r):
+            v = r.get(key)
+            if not _finite(v):
+                return "–", ""
+            text = f"{float(v):.3f}"
+            if low and _finite(r.get(low)) and _finite(r.get(high)):
+                text += f'<span class="ci">[{float(r[low]):.3f}, {float(r[high]):.3f}]</span>'
+            return text, f"{float(v):.6g}"
+        return cell
+
+    def has(key):
+        return any(_finite(r.get(key)) for r in rows)
+
+    cols = [
+        _Col("#", lambda r: (str(r["rank"]) if _finite(r.get("rank")) else "–",
+                             f"{float(r['rank']):g}" if _finite(r.get("rank")) else ""), "rank by the primary score"),
+        _Col("Method", method_cell, text=True),
+        _Col("Status", lambda r: (_status_badge(r["status"]), str(r["status"])), text=True),
+    ]
+    if task == "semantic":
+        cols.append(_Col("mIoU", score_cell("miou"), "mean IoU over the foreground pixel classes"))
+    else:
+        label = "Box F1@0.5" if task == "detection" else "F1@0.5"
+        cols += [
+            _Col(label, score_cell("f1", "f1_low", "f1_high"), "F1 at IoU 0.5, pooled; 95% bootstrap interval"),
+            _Col("Precision", score_cell("precision")),
+            _Col("Recall", score_cell("recall")),
+            _Col("Mean IoU", score_cell("mean_iou"), "mean IoU of the objects matched at IoU 0.5"),
+            _Col("PQ", score_cell("pq"), "panoptic quality at IoU 0.5"),
+            _Col("AP 0.5:0.95", score_cell("ap_dsb"), "TP/(TP+FP+FN) averaged over IoU 0.50:0.05:0.95 (not COCO AP)"),
+        ]
+    for key, label, title in (("class_accuracy", "Class acc.", "accuracy of the class of matched objects"),
+                              ("count_mae", "Count MAE", "mean absolute error of the object count per image"),
+                              ("occupancy_mae", "Occupancy MAE", "mean absolute error of the occupancy per image")):
+        if has(key):
+            cols.append(_Col(label, score_cell(key), title))
+    cols += [
+        _Col("Fit", _num_cell("fit_s", _fmt_seconds), "training / tuning wall time (median over seeds)"),
+        _Col("Predict / image", _num_cell("predict_s_per_image", _fmt_seconds), "median prediction time per image"),
+        _Col("Peak memory", _num_cell("peak_mem_mb", _fmt_mem), "peak resident memory of the notebook process"),
+        _Col("Profile", lambda r: (html.escape(str(r.get("profile") or "–")), str(r.get("profile") or "")), text=True),
+        _Col("Seeds", _num_cell("n_seeds", lambda v: str(int(v)))),
+        _Col("Note", lambda r: (html.escape(_short(r.get("reason") or "", 240)), str(r.get("reason") or "")),
+             "why skipped or failed", text=True),
+    ]
+
+    def row_class(r):
+        kind = str(r["status"]).split()[0]
+        best = " best" if _finite(r.get("rank")) and float(r["rank"]) == 1 else ""
+        return f"status-{kind}{best}"
+
+    return _html_table(cols, rows, table_id=f"leaderboard-{_slug(dataset)}", row_class=row_class)
+
+
+def _rows_of(ctx: _Context, table: str, name: str):
+    df = ctx.results.rows[table]
+    return df[df["dataset"] == name] if len(df) else df
+
+
+def _semantic_rows(ctx: _Context, name: str, info) -> list[dict]:
+    from .results import semantic_scores
+
+    df = _rows_of(ctx, "semantic", name)
+    if not len(df):
+        return []
+    names = info.semantic_names if info is not None else None
+    s = semantic_scores(df, class_names=names, by=("method_id",))
+    return _pivot_classes(s, "iou")
+
+
+def _classification_rows(ctx: _Context, name: str, info) -> list[dict]:
+    from .results import classification_scores
+
+    df = _rows_of(ctx, "classification", name)
+    if not len(df):
+        return []
+    names = info.class_names if info is not None else None
+    s = classification_scores(df, class_names=names, by=("method_id",))
+    s = s[s["class_name"] != "all"]
+    return _pivot_classes(s, "accuracy")
+
+
+def _pivot_classes(s, key: str) -> list[dict]:
+    rows = []
+    for mid, g in s.groupby("method_id", sort=True):
+        r = {"method_id": mid, "_classes": {}}
+        for _, x in g.iterrows():
+            r["_classes"][str(x["class_name"])] = float(x[key])
+        rows.append(r)
+    return rows
+
+
+def _per_class_table(rows: list[dict], key: str, table_id: str) -> str:
+    classes = list(dict.fromkeys(c for r in rows for c in r["_classes"]))
+    cols = [_Col("Method", lambda r: (f"<code>{html.escape(r['method_id'])}</code>", r["method_id"]), text=True)]
+    for c in classes:
+        cols.append(_Col(html.escape(c), (lambda c_: lambda r: (_fmt_num(r["_classes"].get(c_)),
+                                                                  f"{r['_classes'][c_]:.6g}" if _finite(r["_classes"].get(c_)) else ""))(c)))
+    return _html_table(cols, rows, table_id=table_id)
+
+
+def _ap_rows(ctx: _Context, name: str):
+    from .results import ap_sweep
+
+    for table in ("instance", "detection"):
+        df = _rows_of(ctx, table, name)
+        if len(df):
+            return ap_sweep(df, by=("method_id",))
+    return None
+
+
+def _sweep_table(sweep) -> str:
+    thresholds = sorted(set(float(t) for t in sweep["threshold"]))
+    rows = []
+    for mid, g in sweep.groupby("method_id", sort=True):
+        vals = {float(t): float(v) for t, v in zip(g["threshold"], g["ap_dsb"])}
+        rows.append({"method_id": mid, "_v": vals, "mean": float(np.mean(list(vals.values())))})
+    rows.sort(key=lambda r: -r["mean"] if _finite(r["mean"]) else 1)
+    cols = [_Col("Method", lambda r: (f"<code>{html.escape(r['method_id'])}</code>", r["method_id"]), text=True)]
+    for t in thresholds:
+        cols.append(_Col(f"{t:.2f}", (lambda t_: lambda r: (_fmt_num(r["_v"].get(t_)),
+                                                            f"{r['_v'][t_]:.6g}" if _finite(r["_v"].get(t_)) else ""))(t)))
+    cols.append(_Col("Mean", _num_cell("mean"), "mean over the thresholds"))
+    return _html_table(cols, rows, table_id="ap-sweep")
+
+
+# ------------------------------------------------------------------------------ figures
+def _figure(width: float, height: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _save_figure(ctx: _Context, fig, rel: str) -> str:
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
+    ctx.stage.write_bytes(rel, buf.getvalue())
+    return rel
+
+
+def _method_colors(method_ids: Iterable[str]) -> dict[str, tuple]:
+    from matplotlib import colormaps
+
+    ids = sorted(set(method_ids))
+    cmap = colormaps["tab20"] if len(ids) > 10 else colormaps["tab10"]
+    return {m: cmap(i % cmap.N) for i, m in enumerate(ids)}
+
+
+def _pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
+    """Indices of the points no other point beats in both (lower x, higher y), by x."""
+    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i]))
+    front, best = [], -math.inf
+    for i in order:
+        if ys[i] > best:
+            front.append(i)
+            best = ys[i]
+    return front
+
+
+def _ok_points(g):
+    ok = g[(g["status"] == "ok") & g["score"].map(_finite)]
+    return ok
+
+
+def _pareto_figure(ctx: _Context, g, name: str) -> str | None:
+    ok = _ok_points(g)
+    if not len(ok):
+        return None
+    colors = _method_colors(g["method_id"])
+    fig = _figure(9.5, 3.8)
+    for k, (col, label) in enumerate((("fit_s", "training time (s)"), ("predict_s_per_image", "prediction time per image (s)"))):
+        ax = fig.add_subplot(1, 2, k + 1)
+        pts = ok[ok[col].map(_finite)]
+        xs = [max(float(v), 1e-4) for v in pts[col]]
+        ys = [float(v) for v in pts["score"]]
+        front = set(_pareto_front(xs, ys)) if k == 1 else set()
+        for i, (_, r) in enumerate(pts.iterrows()):
+            yerr = None
+            if _finite(r.get("f1_low")) and _finite(r.get("f1_high")) and r["task"] != "semantic":
+                yerr = [[max(ys[i] - float(r["f1_low"]), 0)], [max(float(r["f1_high"]) - ys[i], 0)]]
+            ax.errorbar([xs[i]], [ys[i]], yerr=yerr, fmt="o", ms=7, color=colors[r["method_id"]],
+                        mfc=colors[r["method_id"]] if (i in front or k == 0) else "white", capsize=2,
+                        label=r["method_id"] if k == 0 else None)
+        if k == 1 and len(front) > 1:
+            fr = sorted(front, key=lambda i: xs[i])
+            ax.plot([xs[i] for i in fr], [ys[i] for i in fr], "--", color="0.5", lw=1, zorder=0)
+        ax.set_xscale("log")
+        ax.set_xlabel(label + (" (< 0.1 ms shown at 0.1 ms)" if any(x <= 1e-4 for x in xs) else ""))
+        ax.set_ylabel(_score_name(next((t for t in g["task"] if t), "")))
+        ax.set_ylim(-0.02, 1.02)
+        ax.grid(True, which="major", alpha=0.3)
+    handles, labels = fig.axes[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(labels)),
+                   frameon=False, fontsize=8)
+    fig.suptitle(name, fontsize=10)
+    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-pareto.png")
+
+
+def _overview_pareto(ctx: _Context, board) -> str | None:
+    groups = [(d, g) for d, g in board.groupby("dataset", sort=True) if len(_ok_points(g))]
+    if not groups:
+        return None
+    colors = _method_colors(board["method_id"])
+    n = len(groups)
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    fig = _figure(3.6 * ncols, 3.0 * nrows + 0.6)
+    for k, (d, g) in enumerate(groups):
+        ax = fig.add_subplot(nrows, ncols, k + 1)
+        ok = _ok_points(g)
+        ok = ok[ok["predict_s_per_image"].map(_finite)]
+        xs = [max(float(v), 1e-4) for v in ok["predict_s_per_image"]]
+        ys = [float(v) for v in ok["score"]]
+        front = _pareto_front(xs, ys)
+        for i, (_, r) in enumerate(ok.iterrows()):
+            ax.plot([xs[i]], [ys[i]], "o", color=colors[r["method_id"]], ms=6,
+                    mfc=colors[r["method_id"]] if i in front else "white", label=r["method_id"])
+        if len(front) > 1:
+            fr = sorted(front, key=lambda i: xs[i])
+            ax.plot([xs[i] for i in fr], [ys[i] for i in fr], "--", color="0.5", lw=1, zorder=0)
+        ax.set_xscale("log")
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(d, fontsize=9)
+        ax.set_xlabel("predict s / image", fontsize=8)
+        ax.set_ylabel(_score_name(next((t for t in g["task"] if t), "")), fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+    seen: dict[str, Any] = {}
+    for ax in fig.axes:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            seen.setdefault(lab, h)
+    fig.legend(list(seen.values()), list(seen.keys()), loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(4, len(seen)), frameon=False, fontsize=8)
+    fig.tight_layout()
+    return _save_figure(ctx, fig, "book/leaderboards/img/pareto-overview.png")
+
+
+def _per_class_figure(ctx: _Context, rows: list[dict], key: str, name: str) -> str | None:
+    classes = list(dict.fromkeys(c for r in rows for c in r["_classes"]))
+    if not classes:
+        return None
+    colors = _method_colors(r["method_id"] for r in rows)
+    fig = _figure(max(5.0, 1.2 * len(classes) * max(1, len(rows)) * 0.35 + 2), 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    width = 0.8 / max(1, len(rows))
+    for i, r in enumerate(rows):
+        xs = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(classes))]
+        vals = [r["_classes"].get(c, float("nan")) for c in classes]
+        ax.bar(xs, vals, width=width, color=colors[r["method_id"]], label=r["method_id"])
+    ax.set_xticks(range(len(classes)))
+    ax.set_xticklabels(classes)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("IoU" if key == "iou" else "accuracy")
+    ax.grid(True, axis="y", alpha=0.3)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(4, len(rows)), frameon=False, fontsize=8)
+    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-per-class.png")
+
+
+def _sweep_figure(ctx: _Context, sweep, name: str) -> str | None:
+    colors = _method_colors(sweep["method_id"])
+    fig = _figure(6.0, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    for mid, g in sweep.groupby("method_id", sort=True):
+        g = g.sort_values("threshold")
+        ax.plot(g["threshold"], g["ap_dsb"], "o-", ms=3, color=colors[mid], label=mid)
+    ax.set_xlabel("IoU threshold")
+    ax.set_ylabel("TP / (TP + FP + FN)")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=7, frameon=False, loc="lower left")
+    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-ap-sweep.png")
+
+
+# ------------------------------------------------------------------------------ gallery
+def _gallery(ctx: _Context, g, name: str, info) -> list[str]:
+    """Overlays of the best and the worst test images of the best method."""
+    ok = _ok_points(g)
+    out = ["## Best and worst test images", ""]
+    if not len(ok):
+        return out + ["No method produced scores on this dataset, so there is nothing to show.", ""]
+    best = ok.iloc[0]
+    mid = str(best["method_id"])
+    cells = ctx.results.cells
+    cell = cells[(cells["dataset"] == name) & (cells["method_id"] == mid) & (cells["status"] == "ok")]
+    if not len(cell):
+        return out + ["The cell of the best method is missing from the run.", ""]
+    cell = cell.sort_values("seed").iloc[0]
+    per_image = _per_image_scores(ctx, name, mid, cell["seed"], str(best["task"]))
+    if per_image is None or not len(per_image):
+        return out + ["The run holds no per-image scores for the best method.", ""]
+    try:
+        from .data import get_dataset
+
+        ds = get_dataset(name)
+        reason = ds.unavailable_reason()
+    except Exception as exc:  # noqa: BLE001 - an old run's dataset may no longer be registered
+        reason = str(exc)
+    if reason is not None:
+        return out + [f"The images of `{name}` are not available on the machine that built this book ({reason}).", ""]
+    pred_dir = Path(ctx.results.path) / "cells" / str(cell["cell_id"]) / "predictions"
+    ranked = sorted(per_image.items(), key=lambda kv: (-kv[1], kv[0]))
+    n = min(2, len(ranked) // 2) if len(ranked) > 1 else 1
+    picks = [("best", k, v) for k, v in ranked[:n]] + [("worst", k, v) for k, v in ranked[::-1][:n]]
+    score = "F1@0.5" if str(best["task"]) != "semantic" else "mIoU"
+    items = []
+    for kind, image, value in picks:
+        pred_path = pred_dir / f"{image}.tif"
+        if not pred_path.is_file():
+            logger.warning("no saved prediction %s", pred_path)
+            continue
+        try:
+            rel = _overlay_image(ctx, ds, image, pred_path, str(best["task"]), f"{_slug(name)}-{kind}-{_slug(image)}")
+        except Exception as exc:  # noqa: BLE001 - shown on the page instead of failing the book
+            logger.warning("overlay of %s/%s failed: %s", name, image, exc)
+            continue
+        items.append((kind, image, value, rel))
+    if not items:
+        return out + ["The run did not save the predicted label images needed for the overlays.", ""]
+    out += [f"The best method here, `{mid}` (seed {cell['seed']}), on its two best and two worst test images by "
+            f"per-image {score}. " + _overlay_legend(str(best["task"])), ""]
+    out += ["::::{grid} 2", ":gutter: 2", ""]
+    for kind, image, value, rel in items:
+        out += [":::{grid-item-card}", f"{kind}: `{image}` ({score} {value:.3f})", "^^^",
+                f"```{{image}} /{rel}", f":alt: {kind} image {image} with {mid}", ":width: 100%", "```", ":::", ""]
+    out += ["::::", ""]
+    return out
+
+
+def _overlay_legend(task: str) -> str:
+    if task == "semantic":
+        return ("Left half: the composite; right half: predicted classes where they agree with the truth "
+                f"({_swatch((0.2, 0.9, 0.2))}correct) or not ({_swatch((1.0, 0.2, 0.2))}wrong class).")
+    return (f"Outlines: {_swatch(_TP)}true positive (prediction matched at IoU ≥ 0.5), "
+            f"{_swatch(_FN)}false negative (missed true object), {_swatch(_FP)}false positive "
+            "(prediction without a match).")
+
+
+_TP, _FN, _FP = (0.1, 0.9, 0.2), (1.0, 0.75, 0.0), (1.0, 0.15, 0.6)
+
+
+def _per_image_scores(ctx: _Context, name: str, mid: str, seed, task: str) -> dict[str, float] | None:
+    from .results import match_scores, semantic_scores
+
+    if task in ("instance", "detection"):
+        df = _rows_of(ctx, task, name)
+        df = df[(df["method_id"] == mid) & (df["seed"] == seed)]
+        if not len(df):
+            return None
+        s = match_scores(df, threshold=0.5, by=("image",))
+        return {str(i): float(v) for i, v in zip(s["image"], s["f1"]) if _finite(v)}
+    if task == "semantic":
+        df = _rows_of(ctx, "semantic", name)
+        df = df[(df["method_id"] == mid) & (df["seed"] == seed)]
+        if not len(df):
+            return None
+        s = semantic_scores(df, by=("image",))
+        s = s[s["class_id"] > 0]
+        return {str(i): float(v.mean()) for i, v in s.groupby("image")["iou"]}
+    return None
+
+
+def _overlay_image(ctx: _Context, ds, image: str, pred_path: Path, task: str, stem: str) -> str:
+    """Composite of a test image with TP / FN / FP outlines (instances) or class errors."""
+    import tifffile
+
+    from .metrics import matched_pairs
+
+    sample = ds.load(image)
+    pred = np.asarray(tifffile.imread(pred_path))
+    if pred.shape != sample.shape:
+        raise ValueError(f"{pred_path}: predicted labels of shape {pred.shape} for an image of shape {sample.shape}")
+    pred = pred.astype(np.int32)
+    factor = _downscale_factor(sample.shape)
+    rgb = _shrink_rgb(composite(sample.image, sample.channels), factor)
+    if task == "semantic":
+        truth = _shrink_labels(sample.semantic, factor)
+        p = _shrink_labels(pred, factor)
+        right = np.where((p == truth)[..., None] & (truth > 0)[..., None], np.asarray(_TP) * 255, 0)
+        wrong = np.where((p != truth)[..., None], np.asarray((1.0, 0.2, 0.2)) * 255, 0)
+        over = np.clip(rgb.astype(np.float32) * 0.6 + 0.4 * (right + wrong), 0, 255).astype(np.uint8)
+        both = np.concatenate([rgb, over], axis=1)
+        rel = f"book/leaderboards/datasets/img/{stem}.png"
+        ctx.stage.write_bytes(rel, _png_bytes(both))
+        return rel
+    if task == "detection" or sample.labels is None:
+        boxes = sample.boxes if sample.boxes is not None else np.zeros((0, 5))
+        out = _draw_boxes(rgb, boxes, _FN)
+        labels = _shrink_labels(pred, factor)
+        out = _outline(out, labels, {int(i): _FP for i in np.unique(labels) if i > 0})
+    else:
+        true_ids, pred_ids, _ = matched_pairs(y_true=sample.labels, y_pred=pred, iou_threshold=0.5)
+        t_ids, p_ids = {int(i) for i in true_ids}, {int(j) for j in pred_ids}
+        truth = _shrink_labels(sample.labels, factor)
+        p = _shrink_labels(pred, factor)
+        out = _outline(rgb, truth, {int(i): (_TP if int(i) in t_ids else _FN) for i in np.unique(truth) if i > 0})
+        fp = {int(i): _FP for i in np.unique(p) if i > 0 and int(i) not in p_ids}
+        out = _outline(out, np.where(np.isin(p, list(fp)), p, 0), fp)
+    rel = f"book/leaderboards/datasets/img/{stem}.png"
+    ctx.stage.write_bytes(rel, _png_bytes(out))
+    return rel
+
+
+# ---------------------------------------------------------------------------- provenance
+def _stage_cell_notebooks(ctx: _Context, name: str, doc_dir: str) -> dict[str, str]:
+    """Copy the executed notebook of every ok cell of a dataset into ``_static`` (for
+    download) and return method_id -> relative link (first seed)."""
+    cells = ctx.results.cells
+    links: dict[str, str] = {}
+    sel = cells[(cells["dataset"] == name)].sort_values(["method_id", "seed"])
+    for _, c in sel.iterrows():
+        nb = c.get("notebook_path")
+        if not nb or not Path(nb).is_file():
+            continue
+        rel = f"book/_static/runs/{_slug(ctx.results.run_id)}/{_slug(str(c['cell_id']))}.ipynb"
+        ctx.stage.write_bytes(rel, Path(nb).read_bytes())
+        links.setdefault(str(c["method_id"]), _rel(doc_dir, "_static/" + rel.removeprefix("book/_static/")))
+        links[f"cell:{c['cell_id']}"] = _rel(doc_dir, "_static/" + rel.removeprefix("book/_static/"))
+    return links
+
+
+def _provenance_table(ctx: _Context, name: str, links: Mapping[str, str]) -> str:
+    cells = ctx.results.cells
+    sel = cells[cells["dataset"] == name].sort_values(["method_id", "seed"])
+    rows = [dict(r) for _, r in sel.iterrows()]
+
+    def nb_cell(r):
+        link = links.get(f"cell:{r['cell_id']}")
+        return (f'<a href="{html.escape(link)}">executed notebook</a>' if link else "–"), ("1" if link else "")
+
+    def txt(key, n=None):
+        def cell(r):
+            v = r.get(key)
+            s = "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            return (f"<code>{html.escape(s[:n] if n else s)}</code>" if s else "–"), s
+        return cell
+
+    cols = [
+        _Col("Method", lambda r: (f"<code>{html.escape(str(r['method_id']))}</code>", str(r["method_id"])), text=True),
+        _Col("Seed", _num_cell("seed", lambda v: str(int(v)))),
+        _Col("Status", lambda r: (_status_badge(r["status"]), str(r["status"])), text=True),
+        _Col("Profile", txt("profile"), text=True),
+        _Col("Git SHA", txt("git_sha", 10), "commit of the checkout that ran the cell", text=True),
+        _Col("Code version", txt("code_version", 10), "hash of the package source and notebooks", text=True),
+        _Col("Data hash", txt("data_hash", 10), "fingerprint of the split's data", text=True),
+        _Col("Host", txt("host"), text=True),
+        _Col("Finished", txt("finished"), text=True),
+        _Col("Wall time", _num_cell("wall_s", _fmt_seconds), "whole cell, kernel start included"),
+        _Col("Notebook", nb_cell, text=True, sort=False),
+    ]
+    return _html_table(cols, rows, table_id=f"provenance-{_slug(name)}")
+
+
+# ========================================================================= experiments
+def _load_paper_numbers(root: Path) -> dict:
+    import yaml
+
+    path = root / "book" / "experiments" / "papers.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (the papers' reported numbers for the experiments chapters)")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(doc).__name__}")
+    return doc
+
+
+def _render_experiments(ctx: _Context) -> None:
+    papers = _load_paper_numbers(ctx.root)
+    board = _board(ctx)
+    ctx.stage.write_text("book/_generated/experiments/lysoquant.md", _exp_lysoquant(ctx, board, papers))
+    ctx.stage.write_text("book/_generated/experiments/cdl_mdl.md", _exp_cdl_mdl(ctx, board, papers))
+    ctx.stage.write_text("book/_generated/experiments/classical_vs_deep.md", _exp_classical_vs_deep(ctx, board))
+
+
+def _measured(board, dataset: str, method_ids: Sequence[str]):
+    if board is None:
+        return None
+    g = board[(board["dataset"] == dataset) & (board["method_id"].isin(method_ids))]
+    return g.iloc[0] if len(g) else None
+
+
+def _measured_cells(r) -> tuple[str, str, str]:
+    """(F1 with interval, mean IoU, status) of a leaderboard row, as markdown."""
+    if r is None:
+        return "not run", "–", "not in this run"
+    if r["status"] != "ok":
+        return "–", "–", f"{r['status']}: {_short(r['reason'] or '', 80)}"
+    f1 = _fmt_num(r["f1"])
+    if _finite(r.get("f1_low")):
+        f1 += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+    return f1, _fmt_num(r["mean_iou"]), "ok"
+
+
+def _exp_lysoquant(ctx: _Context, board, papers: dict) -> str:
+    spec = papers.get("lysoquant_tools") or {}
+    out = []
+    if board is None:
+        out += _no_run_text()
+    datasets = spec.get("datasets", [])
+    out += ["### Conventional tools", "",
+            f"Paper: {spec.get('where', '')} {{cite:p}}`{spec.get('cite', 'morone2020')}`. Measured: test split of "
+            + ", ".join(ctx.board_link(d) for d in datasets)
+            + (f", run `{ctx.results.run_id}` ({_run_profile(ctx)})." if board is not None else "."), ""]
+    head = ["Paper's method", "Paper IoU", "Paper F1", "2·IoU/(1+IoU)", "Method here"]
+    for d in datasets:
+        head += [f"F1@0.5 on {d} [95% CI]", f"mean IoU on {d}"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in spec.get("rows", []):
+        iou, f1 = row.get("iou"), row.get("f1")
+        check = f"{2 * iou / (1 + iou):.3f}" if _finite(iou) else "–"
+        mids = [row["method"]] if row.get("method") else []
+        cells = [row["paper"], _fmt_num(iou), _fmt_num(f1), check, f"`{row['method']}`" if mids else "no counterpart"]
+        for d in datasets:
+            if not mids:
+                cells += ["–", "–"]
+                continue
+            f1m, iou_m, status = _measured_cells(_measured(board, d, mids))
+            cells += [f1m if status == "ok" else f"{f1m} ({status})", iou_m]
+        out.append("| " + " | ".join(cells) + " |")
+    out += [""]
+
+    arch = papers.get("lysoquant_architectures") or {}
+    out += ["### U-Net architectures", "", f"Paper: {arch.get('claim', '')} {{cite:p}}`{arch.get('cite', 'morone2020')}`.", ""]
+    head = ["Architecture", "Method here"]
+    for d in arch.get("datasets", []):
+        head += [f"F1@0.5 on {d} [95% CI]", f"mean IoU on {d}", f"fit time on {d}"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in arch.get("rows", []):
+        cells = [row["label"], f"`{row['method']}`"]
+        for d in arch.get("datasets", []):
+            r = _measured(board, d, [row["method"]])
+            f1m, iou_m, status = _measured_cells(r)
+            cells += [f1m if status == "ok" else f"{f1m} ({status})", iou_m,
+                      _fmt_seconds(r["fit_s"]) if r is not None and status == "ok" else "–"]
+        out.append("| " + " | ".join(cells) + " |")
+    out += [""]
+    return "\n".join(out)
+
+
+def _params_of(ctx: _Context, dataset: str, method_id: str) -> dict:
+    c = ctx.results.cells
+    sel = c[(c["dataset"] == dataset) & (c["method_id"] == method_id)]
+    p = sel["params"].iloc[0] if len(sel) else None
+    return p if isinstance(p, dict) else {}
+
+
+def _exp_cdl_mdl(ctx: _Context, board, papers: dict) -> str:
+    spec = papers.get("cdl_mdl") or {}
+    out = []
+    if board is None:
+        return "\n".join(_no_run_text())
+    param = spec.get("label_param", "labels")
+    found = False
+    for d in spec.get("datasets", []):
+        g = board[board["dataset"] == d]
+        if not len(g):
+            continue
+        rows = []
+        for _, r in g.iterrows():
+            cls_name = str(r["method"])
+            if cls_name != spec.get("network", "unet"):
+                continue
+            labels = str(_params_of(ctx, d, r["method_id"]).get(param, "truth"))
+            if labels.startswith("weak:"):
+                rows.append(("CDL", f"trained on labels made by `{labels[5:]}`", r))
+                cip = _measured(board, d, [labels[5:]])
+                rows.append(("CIP", "the conventional pipeline that made them", cip))
+            elif labels == "truth":
+                rows.append(("MDL", "trained on the ground truth", r))
+        if not any(k == "CDL" for k, _, _ in rows):
+            continue
+        found = True
+        task = next((t for t in g["task"] if t), "")
+        score = "miou" if task == "semantic" else "f1"
+        out += [f"#### {ctx.board_link(d)}", "",
+                f"| Approach | What it is | Method | {_score_name(task)} | Mean IoU | Fit time | Status |",
+                "|---|---|---|---|---|---|---|"]
+        seen = set()
+        order = {"CIP": 0, "CDL": 1, "MDL": 2}
+        for kind, what, r in sorted(rows, key=lambda x: order[x[0]]):
+            key = (kind, None if r is None else r["method_id"])
+            if key in seen:
+                continue
+            seen.add(key)
+            if r is None:
+                out.append(f"| {kind} | {what} | – | not run | – | – | not in this run |")
+                continue
+            val = _fmt_num(r[score])
+            if score == "f1" and _finite(r.get("f1_low")):
+                val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+            out.append(f"| {kind} | {what} | `{r['method_id']}` | {val} | {_fmt_num(r['mean_iou'])} | "
+                       f"{_fmt_seconds(r['fit_s'])} | {r['status']} |")
+        out += [""]
+    if not found:
+        out += ["```{note}", f"Run `{ctx.results.run_id}` has no U-Net trained on weak labels "
+                f"(`{param}=\"weak:<method>\"`) on " + ", ".join(f"`{d}`" for d in spec.get("datasets", []))
+                + ", so this comparison was not measured. The nightly configuration includes it.", "```", ""]
+    out += [f"Paper: {spec.get('claim', '')} {{cite:p}}`{spec.get('cite', 'garciasantacruz2022')}`.", ""]
+    return "\n".join(out)
+
+
+def _exp_classical_vs_deep(ctx: _Context, board) -> str:
+    from .methods import method_class
+
+    if board is None:
+        return "\n".join(_no_run_text())
+
+    def family(method: str) -> str:
+        try:
+            return _method_family(method_class(method))
+        except Exception:  # noqa: BLE001 - a method of an old run may be gone; shown as "other"
+            return "other"
+
+    out = ["| Dataset | Best classical | Score [95% CI] | Fit / predict | Best deep | Score [95% CI] | "
+           "Fit / predict | Clear difference? |", "|---|---|---|---|---|---|---|---|"]
+    for d, g in board.groupby("dataset", sort=True):
+        ok = _ok_points(g)
+        if not len(ok):
+            continue
+        fam = ok["method"].map(family)
+        best = {}
+        for f in ("classical", "deep"):
+            sub = ok[fam == f]
+            best[f] = sub.iloc[0] if len(sub) else None
+        cells = [ctx.board_link(d)]
+        for f in ("classical", "deep"):
+            r = best[f]
+            if r is None:
+                cells += ["none ran", "–", "–"]
+                continue
+            val = f"{_score_name(r['task'])} {r['score']:.3f}"
+            if r["task"] != "semantic" and _finite(r.get("f1_low")):
+                val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+            cells += [f"`{r['method_id']}`", val, f"{_fmt_seconds(r['fit_s'])} / {_fmt_seconds(r['predict_s_per_image'])}"]
+        c, dp = best["classical"], best["deep"]
+        if c is None or dp is None:
+            verdict = "–"
+        elif all(_finite(x.get(k)) for x in (c, dp) for k in ("f1_low", "f1_high")) and c["task"] != "semantic":
+            if c["f1_low"] > dp["f1_high"]:
+                verdict = "classical"
+            elif dp["f1_low"] > c["f1_high"]:
+                verdict = "deep"
+            else:
+                verdict = "no (intervals overlap)"
+        else:
+            verdict = "no interval"
+        cells.append(verdict)
+        out.append("| " + " | ".join(cells) + " |")
+    if len(out) == 2:
+        out.append("| (no dataset with scores in this run) | | | | | | | |")
+    return "\n".join(out) + "\n"
+
+
+# =========================================================================== notebooks
+def _stage_notebooks(ctx: _Context) -> None:
+    """Stage one notebook per source: the executed copy of the run when there is one,
+    else the committed Colab copy (without outputs), at ``notebooks/colab/<name>.ipynb``."""
+    import nbformat
+
+    from .runner.notebooks import colab_path, list_notebooks, notebook_meta
+
+    nb_dir = ctx.root / "notebooks"
+    if not nb_dir.is_dir():
+        return
+    cells = ctx.results.cells if ctx.results is not None else None
+    for src in list_notebooks(root=nb_dir):
+        meta = notebook_meta(src) or {}
+        rel_src = src.relative_to(ctx.root).as_posix()
+        dst_rel = colab_path(Path(rel_src)).as_posix()
+        executed, cell = _executed_copy(ctx, cells, rel_src, meta)
+        if executed is not None:
+            nb = nbformat.read(executed, as_version=4)
+            note = _provenance_note(ctx, cell)
+        else:
+            committed = ctx.root / dst_rel
+            if committed.is_file():
+                nb = nbformat.read(committed, as_version=4)
+            else:
+                from .runner.notebooks import to_notebook
+
+                nb = to_notebook(src)
+            note = ("```{note}\nThis page shows the notebook **without outputs**: "
+                    + ("no run has been made yet" if ctx.results is None else
+                       f"run `{ctx.results.run_id}` has no executed copy of it")
+                    + ". Open it in Colab (button above) or run the benchmark to see its results.\n```")
+        _insert_note(nb, note)
+        ctx.stage.write_text(dst_rel, nbformat.writes(nb))
+
+
+def _executed_copy(ctx: _Context, cells, rel_src: str, meta: dict):
+    """The executed notebook of the run for a source notebook: first ok cell in the
+    configuration's order (methods, then datasets, then seed)."""
+    if cells is None or not len(cells):
+        tut = None
+    else:
+        sel = cells[(cells["notebook"] == rel_src) & cells["notebook_path"].notna()]
+        if len(sel):
+            cfg = ctx.results.manifest.get("config") or {}
+            m_order = {(m if isinstance(m, str) else m.get("id")): i for i, m in enumerate(cfg.get("methods", []))}
+            d_order = {d: i for i, d in enumerate(cfg.get("datasets", []))}
+            best = min(
+                (r for _, r in sel.iterrows()),
+                key=lambda r: (_STATUS_ORDER.get(str(r["status"]), 9), m_order.get(r["method_id"], 999),
+                               d_order.get(r["dataset"], 999), r["seed"]),
+            )
+            return Path(best["notebook_path"]), best
+        tut = None
+    if ctx.results is not None:
+        cand = Path(ctx.results.path) / "tutorials" / f"{Path(rel_src).stem}.ipynb"
+        if cand.is_file():
+            return cand, None
+    return tut, None
+
+
+def _provenance_note(ctx: _Context, cell) -> str:
+    if cell is None:
+        return (f"```{{note}}\nExecuted top to bottom by the benchmark runner in run `{ctx.results.run_id}`; "
+                "the outputs below are that execution's.\n```")
+    return (
+        "```{note}\n"
+        f"Executed top to bottom by the benchmark runner: method `{cell['method_id']}` on dataset "
+        f"{ctx.card_link(str(cell['dataset']))}, seed {cell['seed']}, profile "
+        f"`{cell['profile']}`, status **{cell['status']}**, run `{ctx.results.run_id}`, commit "
+        f"`{str(cell.get('git_sha') or '')[:10]}`. The other methods and datasets this notebook ran on are on the "
+        f"leaderboards ({ctx.board_link(str(cell['dataset']))}).\n```"
+    )
+
+
+def _insert_note(nb, text: str) -> None:
+    """Insert a markdown cell after the notebook's title cell (or first)."""
+    import nbformat
+
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell["metadata"]["tags"] = ["bench-book-note"]
+    pos = 0
+    for i, c in enumerate(nb.cells):
+        if c.cell_type == "markdown" and c.source.lstrip().startswith("# "):
+            pos = i + 1
+            break
+    nb.cells.insert(pos, cell)
+
+
+# ================================================================================ CLI
+def _configure(parser) -> None:
+    g = parser.add_mutually_exclusive_group()
+    g.add_argument("--run", default=None, help="run folder or name under benchmark/runs (default: the latest)")
+    g.add_argument("--no-run", action="store_true", help="ignore runs: leaderboards say no run was made")
+    parser.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
+                        help="only these datasets get a card and a leaderboard page (default: all)")
+    parser.add_argument("--output", default=None, help="folder receiving _build/ (default: the repository)")
+    parser.add_argument("--stage-only", action="store_true", help="render and stage the sources, do not build")
+    parser.add_argument("--no-strict", action="store_true", help="do not turn warnings into errors")
+
+
+def _run(args) -> int:
+    try:
+        res = build_book(run=args.run, use_run=not args.no_run, datasets=args.datasets, output=args.output,
+                         build=not args.stage_only, strict=not args.no_strict)
+    except BookBuildError as exc:
+        print(f"bench book: error: {exc}", file=sys.stderr)
+        return 1
+    where = res.html if res.html is not None else res.source
+    print(f"book {'built' if res.html is not None else 'staged'} in {res.seconds:.1f} s: {where}"
+          + (f" (results of run {res.run.name})" if res.run is not None else " (no benchmark run: leaderboards empty)"))
+    if res.html is not None:
+        print(f"open {res.html / 'index.html'}")
+    return 0
+
+
+def _register() -> None:
+    from .cli import add_command
+
+    add_command("book", "render the generated pages and build the Jupyter Book offline", _configure, _run)
+
+
+_register()

@@ -19,6 +19,7 @@ __all__ = [
     "check_thresholds",
     "check_criterion",
     "check_image_pairs",
+    "as_image_pairs",
     "check_choice",
     "ratio",
 ]
@@ -144,6 +145,26 @@ def check_image_pairs(y_true, y_pred, name_true: str = "y_true", name_pred: str 
         check_same_shape(t, f"{name_true}[{i}]", p, f"{name_pred}[{i}]")
         pairs.append((t, p))
     return pairs
+
+
+def as_image_pairs(y_true, y_pred):
+    """One pair of label images, or two sequences of them, as a list of validated pairs.
+
+    Returns
+    -------
+    pairs : list of (ndarray, ndarray)
+    single : bool
+        True when one pair of arrays was given.
+    """
+    if isinstance(y_true, np.ndarray) and isinstance(y_pred, np.ndarray):
+        y_true = check_label_image(y_true, "y_true")
+        y_pred = check_label_image(y_pred, "y_pred")
+        check_same_shape(y_true, "y_true", y_pred, "y_pred")
+        return [(y_true, y_pred)], True
+    pairs = check_image_pairs(y_true, y_pred)
+    if not pairs:
+        raise ValueError("`y_true` and `y_pred` must hold at least one image, got empty sequences")
+    return pairs, False
 
 
 def ratio(numerator: float, denominator: float, *, empty: bool) -> float:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._overlap import label_overlap, pair_scores
-from ._validation import check_choice, check_image_pairs, check_label_image, check_same_shape, check_thresholds
+from ._validation import as_image_pairs, check_choice, check_thresholds
 from .matching import AGGREGATES, MatchResult, match_dataset, match_instances
 
 __all__ = [
@@ -40,19 +40,6 @@ DSB_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in rang
 COCO_THRESHOLDS: tuple[float, ...] = DSB_THRESHOLDS
 #: Recall levels at which COCO interpolates precision (101 points).
 _RECALL_LEVELS = np.linspace(0.0, 1.0, 101)
-
-
-def _as_image_list(y_true, y_pred):
-    """One image pair or two sequences of images -> list of validated pairs."""
-    if isinstance(y_true, np.ndarray) and isinstance(y_pred, np.ndarray):
-        y_true = check_label_image(y_true, "y_true")
-        y_pred = check_label_image(y_pred, "y_pred")
-        check_same_shape(y_true, "y_true", y_pred, "y_pred")
-        return [(y_true, y_pred)], True
-    pairs = check_image_pairs(y_true, y_pred)
-    if not pairs:
-        raise ValueError("`y_true` and `y_pred` must hold at least one image, got empty sequences")
-    return pairs, False
 
 
 @dataclass(frozen=True)
@@ -152,7 +139,7 @@ def ap_dsb_sweep(y_true, y_pred, *, thresholds=DSB_THRESHOLDS, aggregate="pooled
     """
     thr, _ = check_thresholds(thresholds, "thresholds")
     check_choice(aggregate, "aggregate", AGGREGATES)
-    pairs, single = _as_image_list(y_true, y_pred)
+    pairs, single = as_image_pairs(y_true, y_pred)
     if single:
         results = match_instances(pairs[0][0], pairs[0][1], iou_threshold=list(thr))
     else:
@@ -374,7 +361,7 @@ def coco_average_precision(y_true, y_pred, scores, *, thresholds=COCO_THRESHOLDS
     0.505
     """
     thr, scalar = check_thresholds(thresholds, "thresholds")
-    pairs, single = _as_image_list(y_true, y_pred)
+    pairs, single = as_image_pairs(y_true, y_pred)
     score_list = [scores] if single else scores
     if single is False and (isinstance(scores, (Mapping, np.ndarray)) or not isinstance(scores, Sequence)):
         raise TypeError("`scores` must be a sequence with one mapping or array per image for a dataset")

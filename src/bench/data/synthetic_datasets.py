@@ -27,16 +27,15 @@ class _Spec:
 
 
 _CITE_LYSO = (
-    "Modelled on LysoQuant: Morone D. et al., Nat Commun 11, 3742 (2020), "
-    "doi:10.1038/s41467-020-17597-0"
+    "Modelled on LysoQuant: Morone D. et al., Mol Biol Cell 31(14):1512-1524 (2020), "
+    "doi:10.1091/mbc.E20-04-0269"
 )
 _CITE_CELLS = (
     "Modelled on CELLULAR: Al Outa A. et al., Sci Data 10 (2023), "
     "doi:10.1038/s41597-023-02687-x"
 )
 _CITE_ROSELLA = (
-    "Modelled on the Rosella reporter: Rosado C.J. et al., Autophagy 4(2) (2008), "
-    "doi:10.4161/auto.5271"
+    "Modelled on the Rosella reporter: Rosado C.J. et al., Autophagy 4(2):205-213 (2008)"
 )
 
 SYNTHETIC_SPECS: dict[str, _Spec] = {

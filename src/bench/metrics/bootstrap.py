@@ -77,8 +77,8 @@ def bootstrap_ci(
 
     References
     ----------
-    .. [1] B. Efron, R. J. Tibshirani, "An Introduction to the Bootstrap", Chapman &
-       Hall (1993). :doi:`10.1201/9780429246593`
+    .. [1] B. Efron, "Bootstrap methods: another look at the jackknife", Annals of
+       Statistics 7(1), 1-26 (1979). :doi:`10.1214/aos/1176344552`
 
     Examples
     --------

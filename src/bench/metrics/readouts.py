@@ -225,9 +225,10 @@ def readouts(y_true, y_pred, *, cells=None, loaded_true=None, loaded_pred=None) 
 
     References
     ----------
-    .. [1] P. Morone et al., "LysoQuant, a deep learning-based tool for the
-       quantification of lysosome-associated degradation", Autophagy (2020).
-       :doi:`10.1080/15548627.2020.1725404`
+    .. [1] D. Morone, A. Marazza, T. J. Bergmann, M. Molinari, "Deep learning
+       approach for quantification of organelles and misfolded polypeptide delivery
+       within degradative compartments" (LysoQuant), Mol. Biol. Cell 31(14),
+       1512-1524 (2020). :doi:`10.1091/mbc.E20-04-0269`
 
     Examples
     --------

@@ -20,6 +20,7 @@ from .matching import MatchResult, _Matcher, pool_results
 __all__ = ["boxes_from_labels", "match_boxes", "detection_metrics", "DetectionResult"]
 
 _BLOCK = 1024  # true boxes per block when computing box overlaps
+_TOUCH = 1e-9  # overlaps narrower than this (in image widths / heights) are rounding errors
 
 
 def boxes_from_labels(labels, *, class_id: int = 0) -> np.ndarray:
@@ -91,14 +92,16 @@ def _box_pairs(true_boxes: np.ndarray, pred_boxes: np.ndarray):
 
     tx0, ty0, tx1, ty1 = corners(true_boxes)
     px0, py0, px1, py1 = corners(pred_boxes)
-    t_area = true_boxes[:, 3] * true_boxes[:, 4]
-    p_area = pred_boxes[:, 3] * pred_boxes[:, 4]
+    # areas from the same corners as the intersections, so identical boxes have IoU 1
+    t_area = (tx1 - tx0) * (ty1 - ty0)
+    p_area = (px1 - px0) * (py1 - py0)
     out_t, out_p, out_iou = [], [], []
     for s in range(0, true_boxes.shape[0], _BLOCK):
         b = slice(s, s + _BLOCK)
         iw = np.minimum(tx1[b, None], px1[None, :]) - np.maximum(tx0[b, None], px0[None, :])
         ih = np.minimum(ty1[b, None], py1[None, :]) - np.maximum(ty0[b, None], py0[None, :])
-        inter = np.clip(iw, 0, None) * np.clip(ih, 0, None)
+        # boxes that only touch can overlap by a rounding error: not an overlap
+        inter = np.where(iw > _TOUCH, iw, 0.0) * np.where(ih > _TOUCH, ih, 0.0)
         same = true_boxes[b, 0, None] == pred_boxes[None, :, 0]
         i, j = np.nonzero((inter > 0) & same)
         it = inter[i, j]

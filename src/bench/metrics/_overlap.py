@@ -75,9 +75,7 @@ def label_overlap(y_true: np.ndarray, y_pred: np.ndarray) -> Overlap:
     t = y_true.ravel()
     p = y_pred.ravel()
     # one pass over the image: keep the pixels that are foreground in either image
-    fg = t != 0
-    fg |= p != 0
-    idx = np.flatnonzero(fg)
+    idx = np.flatnonzero(np.logical_or(t, p))
     t = t[idx]
     p = p[idx]
     nz_t = t != 0

@@ -234,13 +234,16 @@ class ObjectClassifier:
 
     Examples
     --------
-    >>> rng = np.random.default_rng(0)
-    >>> img = np.zeros((20, 20, 2), np.float32); lab = np.zeros((20, 20), np.int32)
-    >>> lab[2:6, 2:6], lab[10:14, 10:14] = 1, 2
-    >>> img[..., 0] = (lab > 0); img[10:14, 10:14, 1] = 1.0
-    >>> clf = ObjectClassifier(rng=0).fit([img], [lab], [{1: 0, 2: 1}])
-    >>> clf.predict(img, lab)
-    {1: 0, 2: 1}
+    Six square objects; those with signal in the second channel are class 1:
+
+    >>> img = np.zeros((8, 48, 2), np.float32); lab = np.zeros((8, 48), np.int32)
+    >>> for k in range(6):
+    ...     lab[2:6, 8 * k + 2:8 * k + 6] = k + 1
+    ...     img[2:6, 8 * k + 2:8 * k + 6] = (1.0, k % 2)
+    >>> truth = {k + 1: k % 2 for k in range(6)}
+    >>> clf = ObjectClassifier(rng=0).fit([img], [lab], [truth])
+    >>> clf.predict(img, lab) == truth
+    True
     """
 
     def __init__(self, *, rim: int = 2, n_estimators: int = 200, iou_threshold: float = 0.5, rng=None):

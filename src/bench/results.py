@@ -442,44 +442,71 @@ def ap_sweep(
     return pd.concat(frames, ignore_index=True)
 
 
+def _confusion(g: pd.DataFrame, n: int) -> np.ndarray:
+    cm = np.zeros((n, n), dtype=np.int64)
+    np.add.at(cm, (g["true_class"].to_numpy(int), g["pred_class"].to_numpy(int)), g["n_pixels"].to_numpy(np.int64))
+    return cm
+
+
 def semantic_scores(df: pd.DataFrame, *, class_names: Sequence[str] | None = None, by: Sequence[str] = GROUP) -> pd.DataFrame:
-    """Per-class IoU from ``semantic`` rows (confusion counts pooled over images).
+    """Per-class pixel scores from ``semantic`` rows (confusion counts pooled over images).
 
-    Returns one row per group and class (``class_id, class_name, iou, tp, fp,
-    fn``) computed by :func:`bench.metrics.semantic_scores_from_confusion`.
+    Returns one row per group and class: ``class_id, class_name, iou, dice,
+    precision, recall`` (NaN for a class absent from truth and prediction),
+    computed by :class:`bench.metrics.SemanticResult` from the pooled confusion
+    matrix.
     """
-    from . import metrics
+    from .metrics.semantic import SemanticResult
 
+    cols = [*by, "class_id", "class_name", "iou", "dice", "precision", "recall"]
     out = []
     for key, g in _groups(df, by):
         n = int(max(g["true_class"].max(), g["pred_class"].max())) + 1
-        cm = np.zeros((n, n), dtype=np.int64)
-        np.add.at(cm, (g["true_class"].to_numpy(int), g["pred_class"].to_numpy(int)), g["n_pixels"].to_numpy(np.int64))
-        res = metrics.semantic_scores_from_confusion(cm)
+        if class_names is not None:
+            n = max(n, len(class_names))
+        res = SemanticResult(confusion=_confusion(g, n), boundary_counts=np.zeros((n, 4), np.int64),
+                             boundary_tolerance=float("nan"), n_images=int(g["image"].nunique()))
         for k in range(n):
             name = class_names[k] if class_names is not None and k < len(class_names) else str(k)
-            out.append({**dict(zip(by, key)), "class_id": k, "class_name": name, "iou": float(res["iou"][k])})
-    return pd.DataFrame(out, columns=[*by, "class_id", "class_name", "iou"])
+            out.append({**dict(zip(by, key)), "class_id": k, "class_name": name, "iou": float(res.iou[k]),
+                        "dice": float(res.dice[k]), "precision": float(res.precision[k]),
+                        "recall": float(res.recall[k])})
+    return pd.DataFrame(out, columns=cols)
 
 
 def classification_scores(
     df: pd.DataFrame, *, class_names: Sequence[str] | None = None, by: Sequence[str] = GROUP
 ) -> pd.DataFrame:
-    """Accuracy of the class of matched objects (IoU >= 0.5), overall and per true class.
+    """Classes of matched objects (IoU >= 0.5): per-class and overall scores.
 
-    One row per group and class (``class_name="all"`` for the overall accuracy):
-    ``n_objects, accuracy``.
+    One row per group and true class (one-vs-rest
+    :func:`bench.metrics.classification_metrics`: ``precision, recall, f1, mcc``,
+    ``n_objects`` = true objects of the class), plus a row ``class_name="all"``
+    with ``accuracy`` (fraction of matched objects given their true class) and the
+    unweighted mean of the per-class F1 in ``f1``. Objects the method left without
+    a class count as wrong (class -1).
     """
+    from .metrics import classification_metrics
+
+    cols = [*by, "class_name", "n_objects", "accuracy", "precision", "recall", "f1", "mcc"]
     out = []
     for key, g in _groups(df, by):
-        correct = (g["true_class"].to_numpy() == g["pred_class"].to_numpy())
-        out.append({**dict(zip(by, key)), "class_name": "all", "n_objects": len(g),
-                    "accuracy": float(correct.mean()) if len(g) else float("nan")})
-        for k, gk in g.groupby("true_class"):
-            name = class_names[int(k)] if class_names is not None and int(k) < len(class_names) else str(k)
-            c = gk["true_class"].to_numpy() == gk["pred_class"].to_numpy()
-            out.append({**dict(zip(by, key)), "class_name": name, "n_objects": len(gk), "accuracy": float(c.mean())})
-    return pd.DataFrame(out, columns=[*by, "class_name", "n_objects", "accuracy"])
+        yt = g["true_class"].to_numpy(int)
+        yp = g["pred_class"].to_numpy(int)
+        ks = sorted(set(yt.tolist()) | (set(range(len(class_names))) if class_names is not None else set()))
+        per = []
+        for k in ks:
+            r = classification_metrics(yt, yp, positive=k)
+            name = class_names[k] if class_names is not None and 0 <= k < len(class_names) else str(k)
+            per.append(r)
+            out.append({**dict(zip(by, key)), "class_name": name, "n_objects": int(r.tp + r.fn),
+                        "accuracy": np.nan, "precision": r.precision, "recall": r.recall, "f1": r.f1, "mcc": r.mcc})
+        n = len(yt)
+        acc = sum(r.tp for r in per) / n if n else float("nan")
+        out.append({**dict(zip(by, key)), "class_name": "all", "n_objects": n, "accuracy": acc,
+                    "precision": np.nan, "recall": np.nan,
+                    "f1": float(np.mean([r.f1 for r in per])) if per else float("nan"), "mcc": np.nan})
+    return pd.DataFrame(out, columns=cols)
 
 
 def readout_errors(df: pd.DataFrame, *, by: Sequence[str] = GROUP) -> pd.DataFrame:
@@ -514,8 +541,8 @@ def bootstrap_scores(
     score: str = "f1",
     threshold: float = 0.5,
     by: Sequence[str] = GROUP,
-    n_boot: int = 1000,
-    confidence: float = 0.95,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
     rng: int | None = 0,
 ) -> pd.DataFrame:
     """Bootstrap confidence interval of a pooled score, resampling images.
@@ -528,8 +555,9 @@ def bootstrap_scores(
         A field of :class:`bench.metrics.MatchResult` (``f1``, ``precision``...).
     threshold : float, optional
         IoU threshold.
-    n_boot, confidence, rng
-        Passed to :func:`bench.metrics.bootstrap_ci`.
+    n_resamples, confidence_level, rng
+        Passed to :func:`bench.metrics.bootstrap_ci` (images of all seeds are the
+        resampling units).
 
     Returns
     -------
@@ -544,18 +572,15 @@ def bootstrap_scores(
     out = []
     for key, g in _groups(sel, by):
         crit = str(g["criterion"].iloc[0])
-        counts = g[["n_true", "n_pred", "tp", "sum_matched_iou"]].to_numpy(float)
-
-        def stat(sample: np.ndarray, _crit=crit) -> float:
-            n_true, n_pred, tp, s = sample.sum(axis=0)
-            r = metrics.MatchResult.from_counts(
-                criterion=_crit, threshold=threshold, n_true=int(n_true), n_pred=int(n_pred),
-                tp=int(tp), sum_matched_iou=float(min(s, tp)),
-            )
-            return float(getattr(r, score))
-
-        ci = metrics.bootstrap_ci(counts, statistic=stat, n_boot=n_boot, confidence=confidence, rng=rng)
-        out.append({**dict(zip(by, key)), score: stat(counts), f"{score}_low": float(ci.low), f"{score}_high": float(ci.high)})
+        per_image = [
+            metrics.MatchResult.from_counts(criterion=crit, threshold=threshold, n_true=int(r.n_true),
+                                            n_pred=int(r.n_pred), tp=int(r.tp),
+                                            sum_matched_iou=float(r.sum_matched_iou))
+            for r in g.itertuples(index=False)
+        ]
+        ci = metrics.bootstrap_ci(per_image, lambda rs: getattr(metrics.pool_results(list(rs)), score),
+                                  n_resamples=n_resamples, confidence_level=confidence_level, rng=rng)
+        out.append({**dict(zip(by, key)), score: ci.estimate, f"{score}_low": ci.low, f"{score}_high": ci.high})
     return pd.DataFrame(out, columns=[*by, score, f"{score}_low", f"{score}_high"])
 
 
@@ -664,7 +689,7 @@ def summarize(
                            recall=r.recall, mean_iou=r.mean_matched_iou, pq=r.panoptic_quality)
                 row["ap_dsb"] = float(ap_sweep(df, by=())["ap_dsb"].mean())
                 if n_boot:
-                    b = bootstrap_scores(df, score="f1", threshold=0.5, by=(), n_boot=n_boot)
+                    b = bootstrap_scores(df, score="f1", threshold=0.5, by=(), n_resamples=n_boot)
                     row.update(f1_low=float(b["f1_low"].iloc[0]), f1_high=float(b["f1_high"].iloc[0]))
                 break
         if len(sel["semantic"]):

@@ -16,7 +16,8 @@ Tables (columns beyond ``image``, the sample name):
     (criterion ``"iou"``, thresholds :data:`THRESHOLDS`).
 ``detection`` -- datasets with the ``detection`` task (truth = boxes), same columns,
     criterion ``"box_iou"``: predicted instances are turned into their bounding
-    boxes and matched to the true boxes.
+    boxes (:func:`bench.metrics.boxes_from_labels`) and matched one to one to the
+    true boxes (:func:`bench.metrics.match_boxes`), class-agnostic.
 ``semantic`` -- datasets with the ``semantic`` task, one row per image and
     (true class, predicted class) pair: the pixel confusion matrix
     ``true_class, pred_class, n_pixels`` (all ``K x K`` entries, zeros included).
@@ -24,10 +25,14 @@ Tables (columns beyond ``image``, the sample name):
     classifies: one row per true object matched at IoU >= :data:`CLASSIFICATION_IOU`,
     ``true_label, pred_label, iou, true_class, pred_class`` (class ids index
     ``DatasetInfo.class_names``).
-``readouts`` -- biological readouts per image, ``readout, true, pred``: object
-    counts (``count``, ``count:<class>``) and, where the dataset has an
-    ``empty``/``loaded`` class pair (LysoQuant), the ``occupancy`` (fraction of
-    organelles loaded with cargo).
+``readouts`` -- biological readouts per image, ``readout, true, pred``
+    (:func:`bench.metrics.readouts`): object counts (``count``, ``count:<class>``),
+    where the dataset has an ``empty``/``loaded`` class pair (LysoQuant) the
+    ``occupancy`` (fraction of organelles loaded with cargo), and the 1-d
+    Wasserstein distances between the true and predicted distributions of object
+    area (``area_w1``, pixels) and circularity (``circularity_w1``), stored as
+    ``true = 0``, ``pred = distance`` so that ``|pred - true|`` is the error of
+    every readout.
 ``images`` -- one row per image: ``height, width, n_true, n_pred`` (the caller adds
     ``predict_s``).
 """
@@ -55,6 +60,7 @@ __all__ = [
     "score_image",
     "score_predictions",
     "tasks_scored",
+    "object_table",
 ]
 
 logger = logging.getLogger(__name__)
@@ -232,11 +238,13 @@ def score_image(
 
 
 def _match_boxes(truth: Sample, labels: np.ndarray, thresholds: list[float]):
+    """Class-agnostic box matching: predicted instances' boxes against the true boxes."""
     from . import metrics
 
-    pred_boxes = metrics.boxes_from_labels(labels)
-    true_boxes = metrics.boxes_from_yolo(truth.boxes, shape=truth.shape)
-    return metrics.match_boxes(y_true=true_boxes, y_pred=pred_boxes, iou_threshold=thresholds)
+    true_boxes = np.asarray(truth.boxes, dtype=float).copy()
+    true_boxes[:, 0] = 0.0
+    pred_boxes = metrics.boxes_from_labels(labels, class_id=0)
+    return metrics.match_boxes(true_boxes, pred_boxes, iou_threshold=thresholds)
 
 
 def _semantic_rows(y_true: np.ndarray, y_pred: np.ndarray, info: DatasetInfo) -> list[dict]:
@@ -248,7 +256,7 @@ def _semantic_rows(y_true: np.ndarray, y_pred: np.ndarray, info: DatasetInfo) ->
             f"`prediction.labels` holds pixel class {int(y_pred.max())} but dataset {info.name!r} "
             f"has {n_classes} classes {info.semantic_names}"
         )
-    cm = metrics.confusion_matrix(y_true=y_true, y_pred=y_pred, n_classes=n_classes)
+    cm = metrics.semantic_metrics(y_true=y_true, y_pred=y_pred, n_classes=n_classes).confusion
     return [
         {"true_class": int(i), "pred_class": int(j), "n_pixels": int(cm[i, j])}
         for i in range(n_classes)
@@ -282,41 +290,36 @@ def _classification_rows(truth: Sample, prediction: Prediction) -> list[dict]:
 
 
 def _readouts(truth: Sample, prediction: Prediction, info: DatasetInfo) -> list[dict]:
+    from . import metrics
+
+    loaded_true = loaded_pred = None
+    names = info.class_names
+    has_occupancy = {"empty", "loaded"} <= set(names)
+    pred_classes = None
+    if prediction.classes is not None:
+        present = set(np.unique(prediction.labels[prediction.labels > 0]).tolist())
+        pred_classes = {int(k): int(c) for k, c in prediction.classes.items() if int(k) in present}
+    if has_occupancy and truth.classes is not None:
+        k_loaded = names.index("loaded")
+        loaded_true = [int(k) for k, c in truth.classes.items() if c == k_loaded]
+        if pred_classes is not None:
+            loaded_pred = [k for k, c in pred_classes.items() if c == k_loaded]
+    r = metrics.readouts(y_true=truth.labels, y_pred=prediction.labels, loaded_true=loaded_true,
+                         loaded_pred=loaded_pred)
     rows = [
-        {"readout": "count", "true": float(_n_objects(truth.labels)), "pred": float(_n_objects(prediction.labels))}
+        {"readout": "count", "true": float(r.count_true), "pred": float(r.count_pred)},
+        {"readout": "area_w1", "true": 0.0, "pred": float(r.area_wasserstein)},
+        {"readout": "circularity_w1", "true": 0.0, "pred": float(r.circularity_wasserstein)},
     ]
-    if info.class_names and truth.classes is not None:
-        true_counts = np.bincount(
-            np.asarray(list(truth.classes.values()), dtype=np.int64), minlength=len(info.class_names)
-        )
-        pred_counts = None
-        if prediction.classes is not None:
-            present = set(np.unique(prediction.labels[prediction.labels > 0]).tolist())
-            pcs = [int(c) for k, c in prediction.classes.items() if int(k) in present]
-            pred_counts = np.bincount(np.asarray(pcs, dtype=np.int64), minlength=len(info.class_names))
-        for k, name in enumerate(info.class_names):
-            rows.append(
-                {
-                    "readout": f"count:{name}",
-                    "true": float(true_counts[k]),
-                    "pred": float(pred_counts[k]) if pred_counts is not None else float("nan"),
-                }
-            )
-        if {"empty", "loaded"} <= set(info.class_names):
-            k = info.class_names.index("loaded")
-            e = info.class_names.index("empty")
-
-            def occ(counts):
-                tot = counts[k] + counts[e]
-                return float(counts[k] / tot) if tot else float("nan")
-
-            rows.append(
-                {
-                    "readout": "occupancy",
-                    "true": occ(true_counts),
-                    "pred": occ(pred_counts) if pred_counts is not None else float("nan"),
-                }
-            )
+    if names and truth.classes is not None:
+        true_counts = np.bincount(np.asarray(list(truth.classes.values()), dtype=np.int64), minlength=len(names))
+        pred_counts = (np.bincount(np.asarray(list(pred_classes.values()), dtype=np.int64), minlength=len(names))
+                       if pred_classes is not None else None)
+        for k, name in enumerate(names):
+            rows.append({"readout": f"count:{name}", "true": float(true_counts[k]),
+                         "pred": float(pred_counts[k]) if pred_counts is not None else float("nan")})
+        if has_occupancy:
+            rows.append({"readout": "occupancy", "true": float(r.occupancy_true), "pred": float(r.occupancy_pred)})
     return rows
 
 
@@ -372,3 +375,41 @@ def score_predictions(
                 else _empty_table(name)
             )
     return Scores(tables=tables)
+
+
+def object_table(
+    truth: Sequence[Sample],
+    predictions: Sequence[Prediction],
+    *,
+    iou_threshold: float = 0.5,
+) -> pd.DataFrame:
+    """One row per true and per predicted object: its size and whether it was matched.
+
+    For error analysis (which objects are missed or spurious: small ones, large
+    ones?). Matching is :func:`bench.metrics.matched_pairs` at `iou_threshold`.
+
+    Returns
+    -------
+    DataFrame
+        ``image, side ("true" | "pred"), label, area (pixels), matched (bool),
+        iou`` (of the matched pair, NaN if unmatched).
+    """
+    from . import metrics
+
+    if len(truth) != len(predictions):
+        raise ValueError(
+            f"`truth` ({len(truth)} samples) and `predictions` ({len(predictions)}) must have the same length"
+        )
+    rows = []
+    for sample, pred in zip(truth, predictions):
+        labels = _check_pair(sample, pred)
+        if sample.labels is None:
+            raise ValueError(f"image {sample.name!r}: `object_table` needs instance labels in the truth")
+        t_ids, p_ids, ious = metrics.matched_pairs(y_true=sample.labels, y_pred=labels, iou_threshold=iou_threshold)
+        for side, lab, ids in (("true", sample.labels, t_ids), ("pred", labels, p_ids)):
+            area = np.bincount(lab.ravel())
+            iou_of = dict(zip(ids.tolist(), ious.tolist()))
+            for k in np.flatnonzero(area[1:]) + 1:
+                rows.append({"image": sample.name, "side": side, "label": int(k), "area": int(area[k]),
+                             "matched": int(k) in iou_of, "iou": iou_of.get(int(k), float("nan"))})
+    return pd.DataFrame(rows, columns=["image", "side", "label", "area", "matched", "iou"])

@@ -34,6 +34,9 @@ __all__ = [
     "threshold_curve",
     "pareto",
     "per_class_bars",
+    "show_truth",
+    "dataset_gallery",
+    "error_by_size",
 ]
 
 _RED, _GREEN, _BLUE, _GREY = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.4, 1.0), (1.0, 1.0, 1.0)
@@ -49,6 +52,8 @@ MATCH_COLORS: dict[str, tuple[float, float, float]] = {
     "fn": (1.0, 0.0, 1.0),  # magenta
     "fp": (1.0, 0.9, 0.0),  # yellow
 }
+#: Box colours for detection datasets (truth, prediction).
+BOX_COLORS: dict[str, tuple[float, float, float]] = {"true": (1.0, 0.0, 1.0), "pred": (1.0, 0.9, 0.0)}
 _PALETTE = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.4, 1.0), (1.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0)]
 
 
@@ -170,10 +175,21 @@ def _outline(rgb: np.ndarray, labels: np.ndarray, color, *, thick: bool) -> None
     rgb[b] = color
 
 
-def _draw_boxes(ax, boxes: np.ndarray, color, *, lw: float = 1.0) -> None:
+def _yolo_corners(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """YOLO rows (class, xc, yc, w, h), normalised -> pixel corners (y0, x0, y1, x1)."""
+    b = np.asarray(boxes, float).reshape(-1, 5)
+    h, w = shape
+    x0 = (b[:, 1] - b[:, 3] / 2) * w
+    x1 = (b[:, 1] + b[:, 3] / 2) * w
+    y0 = (b[:, 2] - b[:, 4] / 2) * h
+    y1 = (b[:, 2] + b[:, 4] / 2) * h
+    return np.column_stack([y0, x0, y1, x1])
+
+
+def _draw_boxes(ax, boxes: np.ndarray, shape: tuple[int, int], color, *, lw: float = 1.0) -> None:
     from matplotlib.patches import Rectangle
 
-    for y0, x0, y1, x1 in np.asarray(boxes, float).reshape(-1, 4):
+    for y0, x0, y1, x1 in _yolo_corners(boxes, shape):
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, lw=lw))
 
 
@@ -191,8 +207,9 @@ def overlay(
 
     * instance truth (``sample.labels``): outlines of matched true objects (cyan),
       missed true objects (magenta) and spurious predictions (yellow);
-    * box truth (``sample.boxes``, detection datasets): true boxes and the
-      predicted objects' boxes, coloured the same way after box matching;
+    * box truth (``sample.boxes``, detection datasets): true boxes (magenta) and
+      the predicted objects' boxes (yellow), with the box-matching counts in the
+      legend;
     * semantic truth (``sample.semantic``): truth and prediction side by side.
 
     Parameters
@@ -235,21 +252,22 @@ def overlay(
         from . import metrics
 
         ax.imshow(base, interpolation="nearest")
-        tb = metrics.boxes_from_yolo(sample.boxes, shape=sample.shape)
-        pb = metrics.boxes_from_labels(labels)
-        ti, pi, _ = metrics.matched_box_pairs(y_true=tb, y_pred=pb, iou_threshold=iou_threshold)
-        t_hit = np.zeros(len(tb), bool)
-        t_hit[ti] = True
-        p_hit = np.zeros(len(pb), bool)
-        p_hit[pi] = True
-        _draw_boxes(ax, tb[t_hit], MATCH_COLORS["tp"])
-        _draw_boxes(ax, tb[~t_hit], MATCH_COLORS["fn"])
-        _draw_boxes(ax, pb[~p_hit], MATCH_COLORS["fp"])
-        counts = {"tp": int(t_hit.sum()), "fn": int((~t_hit).sum()), "fp": int((~p_hit).sum())}
+        true_boxes = np.asarray(sample.boxes, float).copy()
+        true_boxes[:, 0] = 0.0
+        pred_boxes = metrics.boxes_from_labels(labels)
+        r = metrics.match_boxes(true_boxes, pred_boxes, iou_threshold=iou_threshold)
+        _draw_boxes(ax, true_boxes, sample.shape, BOX_COLORS["true"])
+        _draw_boxes(ax, pred_boxes, sample.shape, BOX_COLORS["pred"])
+        counts = {"tp": r.tp, "fn": r.fn, "fp": r.fp}
     else:
         raise ValueError(f"sample {sample.name!r} has no ground truth (labels, boxes or semantic) to overlay")
     names = {"tp": "true positive", "fn": "false negative (missed)", "fp": "false positive (spurious)"}
-    handles = [mpatches.Patch(color=MATCH_COLORS[k], label=f"{names[k]}: {counts[k]}") for k in ("tp", "fn", "fp")]
+    if sample.labels is not None:
+        handles = [mpatches.Patch(color=MATCH_COLORS[k], label=f"{names[k]}: {counts[k]}") for k in ("tp", "fn", "fp")]
+    else:  # boxes: colours say truth / prediction, the legend gives the matching counts
+        handles = [mpatches.Patch(color=BOX_COLORS["true"], label=f"true boxes (missed: {counts['fn']})"),
+                   mpatches.Patch(color=BOX_COLORS["pred"], label=f"predicted boxes (spurious: {counts['fp']})"),
+                   mpatches.Patch(color=MATCH_COLORS["tp"], label=f"matched pairs: {counts['tp']}")]
     ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.7)
     ax.set_title(title if title is not None else f"{sample.name} (IoU >= {iou_threshold:g})", fontsize=9)
     ax.set_axis_off()
@@ -451,5 +469,106 @@ def per_class_bars(
     ax.grid(axis="y", alpha=0.3)
     if len(methods) > 1:
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def show_truth(sample: Sample, *, ax=None, title: str | None = None, colors=None, class_names=None):
+    """A sample's composite with its ground truth drawn on it.
+
+    Instance outlines are coloured by class when the sample has classes (legend
+    from `class_names`), else white; boxes are drawn as rectangles; semantic
+    classes are tinted.
+    """
+    import matplotlib.patches as mpatches
+    import matplotlib.pyplot as plt
+
+    fig, ax = _subplots(ax, figsize=(5, 5))
+    rgb = composite(sample, colors=colors)
+    cmap = plt.get_cmap("tab10")
+    handles = []
+    if sample.labels is not None:
+        from skimage.segmentation import find_boundaries
+
+        thick = max(sample.shape) <= 1024
+        if sample.classes:
+            for k in sorted(set(sample.classes.values())):
+                ids = [i for i, c in sample.classes.items() if c == k]
+                mask = np.where(np.isin(sample.labels, ids), sample.labels, 0)
+                rgb[find_boundaries(mask, mode="thick" if thick else "inner")] = cmap(k % 10)[:3]
+                name = class_names[k] if class_names is not None and k < len(class_names) else f"class {k}"
+                handles.append(mpatches.Patch(color=cmap(k % 10)[:3], label=name))
+        else:
+            rgb[find_boundaries(sample.labels, mode="thick" if thick else "inner")] = (1.0, 1.0, 1.0)
+        ax.imshow(rgb, interpolation="nearest")
+    elif sample.semantic is not None:
+        tint = np.zeros_like(rgb)
+        for k in range(1, int(sample.semantic.max()) + 1):
+            tint[sample.semantic == k] = cmap(k % 10)[:3]
+            name = class_names[k] if class_names is not None and k < len(class_names) else f"class {k}"
+            handles.append(mpatches.Patch(color=cmap(k % 10)[:3], label=name))
+        ax.imshow(np.where(sample.semantic[..., None] > 0, 0.5 * rgb + 0.5 * tint, rgb), interpolation="nearest")
+    else:
+        ax.imshow(rgb, interpolation="nearest")
+        if sample.boxes is not None:
+            _draw_boxes(ax, sample.boxes, sample.shape, (1.0, 1.0, 1.0), lw=0.6)
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.7)
+    ax.set_title(title if title is not None else f"{sample.name} ({', '.join(sample.channels)})", fontsize=9)
+    ax.set_axis_off()
+    return fig
+
+
+def dataset_gallery(samples: Mapping[str, Sample], *, class_names: Mapping[str, Sequence[str]] | None = None,
+                    ncols: int = 4):
+    """One panel per dataset: an example image with its ground truth (:func:`show_truth`).
+
+    Parameters
+    ----------
+    samples : dict of str to Sample
+        Dataset name -> example sample (e.g. :func:`bench.runner.catalog.examples`).
+    class_names : dict, optional
+        Dataset name -> class names for the legends.
+    """
+    import matplotlib.pyplot as plt
+
+    if not samples:
+        raise ValueError("`samples` is empty: no dataset to show")
+    n = len(samples)
+    ncols = min(ncols, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 3.8 * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (name, s) in zip(axes.ravel(), samples.items()):
+        names = (class_names or {}).get(name)
+        show_truth(s, ax=ax, title=f"{name}\n{s.name}", class_names=names)
+    fig.tight_layout()
+    return fig
+
+
+def error_by_size(objects: pd.DataFrame, *, bins: int = 12, ax=None):
+    """Fraction of true objects found (recall) and of predictions that are right
+    (precision), by object area -- from :func:`bench.scoring.object_table`."""
+    fig, ax = _subplots(ax, figsize=(5.5, 3.5))
+    if not len(objects):
+        raise ValueError("`objects` is empty")
+    areas = objects["area"].to_numpy(float)
+    edges = np.unique(np.geomspace(max(1.0, areas.min()), areas.max() + 1, bins + 1))
+    for side, label in (("true", "recall (true objects found)"), ("pred", "precision (predictions right)")):
+        sub = objects[objects["side"] == side]
+        if not len(sub):
+            continue
+        idx = np.clip(np.digitize(sub["area"].to_numpy(float), edges) - 1, 0, len(edges) - 2)
+        frac = [sub["matched"].to_numpy()[idx == i].mean() if (idx == i).any() else np.nan
+                for i in range(len(edges) - 1)]
+        centres = np.sqrt(edges[:-1] * edges[1:])
+        ax.plot(centres, frac, marker="o", ms=3, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("object area (pixels)")
+    ax.set_ylabel("fraction matched")
+    ax.set_ylim(-0.02, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
     fig.tight_layout()
     return fig

@@ -205,7 +205,7 @@ def execute_cell(spec: CellSpec, workdir: str | Path) -> dict:
     record["wall_s"] = time.perf_counter() - t0
     record["finished"] = now()
     if output.is_file():
-        record["executed_notebook"] = NOTEBOOK_NAME
+        record["executed_notebook"] = f"cells/{spec.cell_id}/{NOTEBOOK_NAME}"  # relative to the run folder
     result_path = workdir / "result.json"
     if timed_out:
         record.update(status="timeout", reason=f"exceeded the per-cell limit of {spec.timeout_s:g} s")

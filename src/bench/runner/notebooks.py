@@ -128,7 +128,8 @@ def to_notebook(path: str | Path):
     nb.metadata["kernelspec"] = dict(KERNELSPEC)
     nb.metadata.setdefault("language_info", {"name": "python"})
     nb.metadata.pop("jupytext", None)
-    for cell in nb.cells:
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"cell-{i}"  # deterministic (nbformat draws random ids): stable cache keys
         if cell.cell_type == "code":
             cell.outputs = []
             cell.execution_count = None
@@ -178,8 +179,6 @@ def sync_colab(*, root: Path | None = None, check: bool = False) -> list[Path]:
             changed.append(dst)
             if not check:
                 dst.parent.mkdir(parents=True, exist_ok=True)
-                for i, cell in enumerate(nb.cells):
-                    cell["id"] = f"cell-{i}"
                 nbformat.write(nb, dst)
                 logger.info("wrote %s", dst)
     return changed

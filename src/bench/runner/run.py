@@ -153,6 +153,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
 
     methods = []
     nb_cache: dict[str, str] = {}
+    nb_sha: dict[str, str] = {}
     for entry in config.methods:
         get_method(entry.id)  # raises UnknownMethodError / ValueError early, naming the id
         profile = entry.profile or config.profile
@@ -160,6 +161,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         nb_path = Path(entry.notebook) if entry.notebook else method_notebook(entry.id)
         if str(nb_path) not in nb_cache:
             nb_cache[str(nb_path)] = notebook_json(nb_path)
+            nb_sha[str(nb_path)] = hashlib.sha256(nb_cache[str(nb_path)].encode()).hexdigest()[:16]
         methods.append((entry, method, profile, nb_path))
 
     cells = []
@@ -174,7 +176,8 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                 cid = cell_id(entry.id, name, seed)
                 key_src = json.dumps(
                     {"method_id": entry.id, "dataset": name, "split": config.split, "seed": seed,
-                     "profile": profile, "limit": config.limit, "notebook": nb_path.name},
+                     "profile": profile, "limit": config.limit, "notebook": nb_path.name,
+                     "notebook_sha": nb_sha[str(nb_path)]},
                     sort_keys=True,
                 )
                 cache_key = hashlib.sha256(f"{key_src}|{version}|{data[name]}".encode()).hexdigest()[:20]
@@ -294,7 +297,7 @@ def _dask_executor(specs: list[CellSpec], folder: _RunFolder, scheduler: str) ->
             for spec in specs
         }
         try:
-            for fut in as_completed(list(futures)):
+            for fut in as_completed(list(futures), loop=client.loop):
                 spec = futures[fut]
                 record, files = fut.result()
                 tmp = folder.new_tmp(spec.cell_id)

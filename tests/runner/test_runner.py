@@ -1,0 +1,238 @@
+"""The runner: cells, cache and resume, failure isolation, Dask, the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from bench.results import KEY_COLUMNS, STATUSES, load_run
+from bench.runner import cell_id, load_config, parse_config, plan_run, run_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+# ------------------------------------------------------------------ configs
+def test_parse_config_rejects_bad_documents():
+    good = {"name": "x", "methods": ["a"], "datasets": ["d"]}
+    assert parse_config(good).seeds == (0,)
+    cases = [
+        ({**good, "colour": 1}, "unknown key"),
+        ({"name": "x", "methods": ["a"]}, "missing key `datasets`"),
+        ({**good, "profile": "huge"}, "`profile` must be one of"),
+        ({**good, "seeds": []}, "`seeds` must be a non-empty list"),
+        ({**good, "seeds": [1, 1]}, "duplicates"),
+        ({**good, "timeout_s": 0}, "`timeout_s` must be a positive number"),
+        ({**good, "methods": ["a", "a"]}, "more than once"),
+        ({**good, "methods": [{"id": "a", "budget": 3}]}, "unknown key"),
+        ({**good, "name": "a b"}, "`name` must be"),
+        ({**good, "limit": 0}, "`limit` must be null"),
+    ]
+    for doc, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            parse_config(doc, where="cfg.yaml")
+
+
+def test_config_hash_depends_on_content_only(tmp_path):
+    a = parse_config({"name": "x", "methods": ["a"], "datasets": ["d"], "seeds": [0, 1]})
+    b = parse_config({"datasets": ["d"], "seeds": [0, 1], "methods": [{"id": "a"}], "name": "x"}, where="other")
+    c = parse_config({"name": "x", "methods": ["a"], "datasets": ["d"], "seeds": [0, 2]})
+    assert a.hash == b.hash
+    assert a.hash != c.hash
+
+
+@pytest.mark.parametrize("name", ["quick", "nightly", "full", "cellular_paper"])
+def test_shipped_configs_are_valid(name):
+    cfg = load_config(REPO / "benchmark" / "configs" / f"{name}.yaml")
+    assert cfg.name == name
+    assert cfg.methods and cfg.datasets
+
+
+def test_quick_config_plans_every_registered_method_with_a_notebook():
+    """Every method in quick.yaml is registered and claimed by exactly one notebook."""
+    cfg = load_config(REPO / "benchmark" / "configs" / "quick.yaml")
+    cells, ctx = plan_run(cfg)
+    assert {c.cell_id for c in cells} == {
+        cell_id(m.id, d, s) for m in cfg.methods for d in cfg.datasets for s in cfg.seeds
+        if not cfg.excluded(m.id, d)
+    }
+    assert set(ctx["data"]) == set(cfg.datasets)
+
+
+def test_cell_ids_are_safe_and_distinct():
+    a = cell_id("unet[depth=7,features=16]", "folder:/x/y", 3)
+    b = cell_id("unet[depth=7;features=16]", "folder:/x/y", 3)
+    assert "/" not in a and "[" not in a and ":" not in a
+    assert a != b
+
+
+# -------------------------------------------------------------- run + cache
+def test_run_records_results_then_second_run_reruns_nothing(testmethods, make_config, tmp_path, capsys):
+    from bench.cli import main
+
+    cfg = make_config(["test_threshold", "test_skips"], seeds=(0, 1))
+    path = tmp_path / "cfg.yaml"
+    import yaml
+
+    doc = cfg.to_dict()
+    path.write_text(yaml.safe_dump(doc))
+    rc = main(["run", str(path), "--root", str(tmp_path / "runs"), "--jobs", "2", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "4 cells (2 ok, 2 skipped)" in out
+    assert "| rank" in out  # the leaderboard was printed
+
+    run_dir = next((tmp_path / "runs").iterdir())
+    run = load_run(run_dir)
+    assert sorted(run.cells["status"]) == ["ok", "ok", "skipped", "skipped"]
+    ok = run.cells[run.cells["status"] == "ok"]
+    for rec in ok.itertuples():
+        d = run_dir / "cells" / rec.cell_id
+        assert (d / "notebook.ipynb").is_file()
+        assert (d / "tables" / "instance.csv").is_file()
+        assert any((d / "predictions").glob("*.tif"))
+        assert rec.fit_s >= 0 and rec.predict_s_per_image > 0 and rec.peak_mem_mb > 10
+        assert rec.code_version and rec.data_hash and rec.cache_key
+    skipped = run.cells[run.cells["status"] == "skipped"]
+    assert set(skipped["reason"]) == {"test_skips never runs (test method)"}
+    inst = run.rows["instance"]
+    assert list(inst.columns[: len(KEY_COLUMNS)]) == list(KEY_COLUMNS)
+    assert set(inst["seed"]) == {0, 1}
+    m = run.manifest
+    for key in ("config", "config_hash", "code_version", "git", "packages", "hardware", "data", "cells"):
+        assert key in m, key
+    assert m["config_hash"] == cfg.hash
+    assert m["packages"]["numpy"]
+
+    report = run_config(cfg, root=tmp_path / "runs", jobs=2, progress=False)
+    assert report.executed == []
+    assert sorted(report.cached) == sorted(run.cells["cell_id"])
+    assert len(load_run(run_dir).manifest["invocations"]) == 2
+
+    # what a killed run leaves: a cell never finished, a half-built temporary folder
+    lost = ok["cell_id"].iloc[0]
+    shutil.rmtree(run_dir / "cells" / lost)
+    (run_dir / "cells" / f".tmp-{lost}-deadbeef").mkdir()
+    (run_dir / "cells" / f".tmp-{lost}-deadbeef" / "notebook.ipynb").write_text("{")
+    report = run_config(cfg, root=tmp_path / "runs", jobs=2, progress=False)
+    assert report.executed == [lost]
+    assert report.statuses[lost] == "ok"
+    assert not list((run_dir / "cells").glob(".tmp-*"))
+
+
+def test_changed_code_version_invalidates_the_cache(testmethods, make_config, tmp_path, monkeypatch):
+    import bench.runner.run as run_mod
+
+    cfg = make_config(["test_threshold"])
+    first = run_config(cfg, root=tmp_path, progress=False)
+    assert first.executed and first.statuses[first.executed[0]] == "ok"
+    monkeypatch.setattr(run_mod, "code_version", lambda: "another-version")
+    cells, _ = plan_run(cfg)
+    old = json.loads((first.run_dir / "cells" / cells[0].cell_id / "cell.json").read_text())
+    assert old["cache_key"] != cells[0].spec.cache_key
+    assert not run_mod._reusable(old, cells[0], force=False, retry_failed=False)
+    assert run_mod._reusable({**old, "cache_key": cells[0].spec.cache_key}, cells[0], force=False, retry_failed=False)
+
+
+def test_failure_isolation(testmethods, make_config, tmp_path):
+    import psutil
+
+    cfg = make_config(
+        ["test_threshold", "test_raises", {"id": "test_hangs", "timeout_s": 12}, "test_skips"],
+    )
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    report = run_config(cfg, root=tmp_path, jobs=2, progress=False)
+    run = load_run(report.run_dir)
+    status = dict(zip(run.cells["method_id"], run.cells["status"]))
+    assert status == {"test_threshold": "ok", "test_raises": "failed", "test_hangs": "timeout",
+                      "test_skips": "skipped"}
+    reasons = dict(zip(run.cells["method_id"], run.cells["reason"]))
+    assert "RuntimeError: boom" in reasons["test_raises"]
+    assert "exceeded the per-cell limit of 12 s" in reasons["test_hangs"]
+    err = run.cells.set_index("method_id").loc["test_raises", "error"]
+    assert err["ename"] == "RuntimeError"
+    assert "boom" in err["evalue"] and "predict" in err["traceback"]
+    # the hung kernel was killed with its papermill process
+    after = {p.pid for p in psutil.Process().children(recursive=True)}
+    assert after - before == set()
+    # failed cells stay cached until asked to retry
+    again = run_config(cfg, root=tmp_path, jobs=2, progress=False)
+    assert again.executed == []
+    assert set(STATUSES) >= set(again.statuses.values())
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_with_only_the_rest(testmethods, make_config, tmp_path):
+    cfg = make_config(["test_slow"], seeds=(0, 1, 2, 3))
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    script = textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("runner_testmethods", {str(testmethods.PATH)!r})
+        mod = importlib.util.module_from_spec(spec); sys.modules["runner_testmethods"] = mod
+        spec.loader.exec_module(mod); mod.register()
+        import bench.runner.run
+        bench.runner.run.code_version = lambda: "test-code-version"  # as the test's fixture
+        from bench.runner import parse_config, run_config
+        cfg = parse_config(json.load(open({str(cfg_path)!r})))
+        run_config(cfg, root={str(tmp_path)!r}, jobs=1, progress=False)
+    """)
+    proc = subprocess.Popen([sys.executable, "-c", script], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    cells_dir = tmp_path / f"{cfg.name}-{cfg.hash[:8]}" / "cells"
+    deadline = time.time() + 180
+    done: set[str] = set()
+    while time.time() < deadline:
+        done = {p.parent.name for p in cells_dir.glob("*/cell.json")} if cells_dir.is_dir() else set()
+        if done:
+            break
+        assert proc.poll() is None, "the run ended before it could be killed"
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    done = {p.parent.name for p in cells_dir.glob("*/cell.json")}
+    assert 1 <= len(done) < 4, done
+
+    report = run_config(cfg, root=tmp_path, jobs=2, progress=False)
+    all_cells = {cell_id("test_slow", cfg.datasets[0], s) for s in range(4)}
+    assert set(report.cached) == done
+    assert set(report.executed) == all_cells - done
+    assert set(report.statuses.values()) == {"ok"}
+    assert not list(cells_dir.glob(".tmp-*"))
+
+
+def test_dask_executor_on_a_local_cluster(testmethods, make_config, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cfg = make_config(["test_threshold", "test_raises"])
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        report = run_config(cfg, root=tmp_path, executor="dask", scheduler=cluster.scheduler_address,
+                            progress=False)
+    run = load_run(report.run_dir)
+    status = dict(zip(run.cells["method_id"], run.cells["status"]))
+    assert status == {"test_threshold": "ok", "test_raises": "failed"}
+    assert len(run.rows["instance"]) > 0
+    ok = run.cells[run.cells["status"] == "ok"].iloc[0]
+    assert Path(ok["notebook_path"]).is_file()
+
+
+def test_run_config_validates_arguments(make_config, tmp_path):
+    cfg = parse_config({"name": "x", "methods": ["isodata_watershed"], "datasets": ["nih3t3"]})
+    with pytest.raises(ValueError, match="`executor` must be one of"):
+        run_config(cfg, root=tmp_path, executor="slurm")
+    with pytest.raises(ValueError, match="`scheduler`"):
+        run_config(cfg, root=tmp_path, executor="dask")
+    with pytest.raises(ValueError, match="`jobs` must be"):
+        run_config(cfg, root=tmp_path, jobs=0)
+    with pytest.raises(KeyError, match="unknown method 'nope'"):
+        run_config(parse_config({"name": "x", "methods": ["nope"], "datasets": ["nih3t3"]}), root=tmp_path)

@@ -53,43 +53,56 @@ class Overlap:
 
 
 def _index_labels(values: np.ndarray):
-    """Present non-zero labels of `values` (1-d, all > 0), their counts, and a mapper
-    from label values to 0-based indices into the returned ids."""
+    """Present labels of `values` (1-d, all > 0), their pixel counts, and a mapper from
+    label values to 0-based indices into the returned ids."""
     if values.size == 0:
         empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, lambda v: np.zeros(len(v), dtype=np.intp)
+        return empty, empty, lambda v: np.zeros(len(v), dtype=np.int64)
     top = int(values.max())
     if top <= _LUT_MAX_LABEL:
         counts = np.bincount(values.astype(np.intp, copy=False))
         ids = np.flatnonzero(counts)
         areas = counts[ids].astype(np.int64, copy=False)
-        lut = np.zeros(top + 1, dtype=np.intp)
+        lut = np.zeros(top + 1, dtype=np.int64)
         lut[ids] = np.arange(ids.size)
         return ids.astype(np.int64, copy=False), areas, lambda v: lut[v]
     ids, areas = np.unique(values, return_counts=True)
-    return ids, areas.astype(np.int64, copy=False), lambda v: np.searchsorted(ids, v)
+    return ids, areas.astype(np.int64, copy=False), lambda v: np.searchsorted(ids, v).astype(np.int64, copy=False)
 
 
 def label_overlap(y_true: np.ndarray, y_pred: np.ndarray) -> Overlap:
     """Sparse overlap table of two validated label images of the same shape."""
     t = y_true.ravel()
     p = y_pred.ravel()
-    # one pass over the image: keep the pixels that are foreground in either image
-    idx = np.flatnonzero(np.logical_or(t, p))
-    t = t[idx]
-    p = p[idx]
+    # keep only the pixels that are foreground in either image (unless that is most)
+    fg = np.logical_or(t, p)
+    if np.count_nonzero(fg) < t.size // 2:
+        idx = np.flatnonzero(fg)
+        t = t[idx]
+        p = p[idx]
+    del fg
     nz_t = t != 0
     nz_p = p != 0
     true_ids, true_area, map_t = _index_labels(t[nz_t])
     pred_ids, pred_area, map_p = _index_labels(p[nz_p])
-    both = nz_t & nz_p
-    ti = map_t(t[both])
-    pj = map_p(p[both])
+    both = np.logical_and(nz_t, nz_p, out=nz_t)
+    if np.count_nonzero(both) < both.size:
+        t = t[both]
+        p = p[both]
     n_pred = max(pred_ids.size, 1)
-    key, inter = np.unique(ti.astype(np.int64) * n_pred + pj, return_counts=True)
-    ti = (key // n_pred).astype(np.intp)
-    pj = (key % n_pred).astype(np.intp)
-    return Overlap(true_ids, pred_ids, true_area, pred_area, ti, pj, inter.astype(np.int64))
+    key = map_t(t)
+    key *= n_pred
+    key += map_p(p)
+    # unique pairs and their pixel counts (an in-place sort of our own key array)
+    key.sort()
+    if key.size:
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        inter = np.diff(np.append(starts, key.size))
+        key = key[starts]
+    else:
+        inter = np.zeros(0, dtype=np.int64)
+    ti, pj = np.divmod(key, n_pred)
+    return Overlap(true_ids, pred_ids, true_area, pred_area, ti, pj, inter.astype(np.int64, copy=False))
 
 
 def pair_scores(overlap: Overlap, criterion: str) -> np.ndarray:

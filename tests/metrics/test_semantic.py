@@ -109,3 +109,13 @@ def test_validation():
         semantic_metrics(y, y).mean("jaccard")
     with pytest.raises(ValueError, match=r"`boundary_tolerance` must be a non-negative"):
         semantic_metrics(y, y, boundary_tolerance=-1)
+
+
+def test_boundaries_can_be_skipped():
+    y_true = np.array([[0, 0, 1, 1, 1], [0, 0, 1, 1, 1]])
+    y_pred = np.array([[0, 1, 1, 1, 1], [0, 0, 1, 1, 0]])
+    fast = semantic_metrics(y_true, y_pred, boundary_tolerance=None)
+    full = semantic_metrics(y_true, y_pred)
+    assert np.array_equal(fast.confusion, full.confusion)
+    assert np.all(np.isnan(fast.boundary_f1)) and np.isnan(fast.mean("boundary_f1"))
+    assert fast.mean("iou") == full.mean("iou")

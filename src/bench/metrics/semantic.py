@@ -39,7 +39,8 @@ class SemanticResult:
         pixel, predicted boundary pixels, true boundary pixels within the tolerance
         of a predicted boundary pixel, true boundary pixels.
     boundary_tolerance : float
-        Distance in pixels within which boundary pixels match.
+        Distance in pixels within which boundary pixels match; NaN when boundaries
+        were not computed (then ``boundary_f1`` is NaN).
     n_images : int
         Number of images pooled.
 
@@ -137,7 +138,9 @@ class SemanticResult:
 
     @property
     def boundary_f1(self) -> np.ndarray:
-        """(K,) BF score per class."""
+        """(K,) BF score per class (NaN everywhere if boundaries were not computed)."""
+        if not np.isfinite(self.boundary_tolerance):
+            return np.full(self.n_classes, np.nan)
         pm, pt, tm, tt = self.boundary_counts.T
         p = _div(pm, pt)
         r = _div(tm, tt)
@@ -161,7 +164,10 @@ class SemanticResult:
             One of :data:`PER_CLASS_METRICS`.
         """
         values = self._values(metric)
-        return float(np.nanmean(values)) if np.any(self.present) else 1.0
+        if not np.any(self.present):
+            return 1.0
+        kept = values[self.present]
+        return float(np.mean(kept)) if not np.all(np.isnan(kept)) else float("nan")
 
     def weighted(self, metric: str) -> float:
         """Average of a per-class metric weighted by the true pixels of each class.
@@ -175,6 +181,8 @@ class SemanticResult:
         w = self.support.astype(float)
         if w.sum() == 0:
             return 1.0
+        if np.all(np.isnan(values[self.present])):
+            return float("nan")
         return float(np.nansum(values * w) / w.sum())
 
     def _values(self, metric: str) -> np.ndarray:
@@ -210,7 +218,9 @@ def _boundary_counts(t: np.ndarray, p: np.ndarray, n_classes: int, tolerance: fl
     return out
 
 
-def semantic_metrics(y_true, y_pred, *, n_classes: int | None = None, boundary_tolerance: float = 2.0) -> SemanticResult:
+def semantic_metrics(
+    y_true, y_pred, *, n_classes: int | None = None, boundary_tolerance: float | None = 2.0
+) -> SemanticResult:
     """Per-class pixel metrics of a semantic segmentation (one image or pooled over images).
 
     Parameters
@@ -221,9 +231,10 @@ def semantic_metrics(y_true, y_pred, *, n_classes: int | None = None, boundary_t
         boundary counts are summed over images.
     n_classes : int, optional
         Number of classes; default: the largest class in either input + 1.
-    boundary_tolerance : float, optional
+    boundary_tolerance : float or None, optional
         Distance in pixels within which a predicted boundary pixel matches a true
-        one for the boundary F1 score.
+        one for the boundary F1 score. ``None`` skips the boundaries (a distance
+        transform per class and image), when only the confusion matrix is needed.
 
     Returns
     -------
@@ -278,13 +289,17 @@ def semantic_metrics(y_true, y_pred, *, n_classes: int | None = None, boundary_t
         raise ValueError(f"`n_classes` must be a positive integer, got {n_classes!r}")
     elif top >= n_classes:
         raise ValueError(f"`n_classes` is {n_classes} but the inputs hold class {top}")
-    if not np.isfinite(boundary_tolerance) or boundary_tolerance < 0:
-        raise ValueError(f"`boundary_tolerance` must be a non-negative number of pixels, got {boundary_tolerance!r}")
+    if boundary_tolerance is not None and not (np.isfinite(boundary_tolerance) and boundary_tolerance >= 0):
+        raise ValueError(
+            f"`boundary_tolerance` must be a non-negative number of pixels or None, got {boundary_tolerance!r}"
+        )
 
     confusion = np.zeros((n_classes, n_classes), dtype=np.int64)
     bcounts = np.zeros((n_classes, 4), dtype=np.int64)
     for t, p in pairs:
         idx = t.astype(np.int64).ravel() * n_classes + p.astype(np.int64).ravel()
         confusion += np.bincount(idx, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-        bcounts += _boundary_counts(t, p, n_classes, boundary_tolerance)
-    return SemanticResult(confusion, bcounts, float(boundary_tolerance), n_images=len(pairs))
+        if boundary_tolerance is not None:
+            bcounts += _boundary_counts(t, p, n_classes, boundary_tolerance)
+    tol = float("nan") if boundary_tolerance is None else float(boundary_tolerance)
+    return SemanticResult(confusion, bcounts, tol, n_images=len(pairs))

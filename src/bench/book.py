@@ -51,8 +51,6 @@ __all__ = [
     "build_book",
     "stage_book",
     "jupyter_book_build",
-    "channel_colors",
-    "composite",
     "dataset_stats",
     "STAGE_DIR",
     "HTML_DIR",
@@ -73,29 +71,11 @@ _INTRO_FIGURES = (
      "cells (transmitted light, grey) with mRFP-EGFP-Atg8a puncta. Yellow puncta (green and red) are "
      "autophagosomes; red-only puncta, whose EGFP is quenched by the acidic lumen, are autolysosomes. "
      "Right: the annotated puncta, outlined by class."),
-    ("synth-lyso", "LAMP1 endolysosomes. A synthetic field of the `synth-lyso` dataset: LAMP1 rings (green), "
-     "some with cargo in their lumen (red). Right: the annotated endolysosomes, outlined by class "
+    ("synth-lyso", "LAMP1 endolysosomes. A synthetic field of the `synth-lyso` dataset: LAMP1 rings (red), "
+     "some with cargo in their lumen (green). Right: the annotated endolysosomes, outlined by class "
      "(empty or loaded); the occupancy is the fraction outlined as loaded."),
 )
 
-#: Colours (RGB in [0, 1]) of channels by name, as biologists expect them.
-_CHANNEL_COLORS: dict[str, tuple[float, float, float]] = {
-    "gfp": (0.1, 1.0, 0.1),
-    "egfp": (0.1, 1.0, 0.1),
-    "green": (0.0, 1.0, 0.0),
-    "rfp": (1.0, 0.1, 0.1),
-    "mrfp": (1.0, 0.1, 0.1),
-    "dsred": (1.0, 0.1, 0.1),
-    "red": (1.0, 0.0, 0.0),
-    "blue": (0.0, 0.0, 1.0),
-    "lamp1": (0.1, 1.0, 0.1),
-    "cargo": (1.0, 0.1, 0.1),
-    "transmitted": (0.55, 0.55, 0.55),
-    "hoechst": (1.0, 1.0, 1.0),
-    "dapi": (1.0, 1.0, 1.0),
-}
-#: Outline colours of annotated classes (class 0, 1, 2...), distinct from the channels.
-_CLASS_OUTLINES = ((0.2, 0.75, 1.0), (1.0, 0.85, 0.0), (1.0, 1.0, 1.0), (1.0, 0.3, 1.0))
 #: Largest side, in pixels, of an image shown in the book.
 _MAX_SIDE = 512
 #: Where the preferred executed copy of a notebook comes from: datasets in this order.
@@ -402,74 +382,10 @@ def _slug(name: str) -> str:
     return s or "dataset"
 
 
-# ===================================================================== images and colour
-def channel_colors(channels: Sequence[str]) -> list[tuple[float, float, float]]:
-    """The display colour of each channel: GFP green, RFP red, transmitted grey...
-
-    A single channel is shown in grey; unknown names in a multi-channel image get
-    green, red, blue, then grey, in order.
-
-    >>> channel_colors(("gfp", "rfp", "transmitted"))
-    [(0.1, 1.0, 0.1), (1.0, 0.1, 0.1), (0.55, 0.55, 0.55)]
-    >>> channel_colors(("ch0",))
-    [(1.0, 1.0, 1.0)]
-    """
-    if len(channels) == 1:
-        return [(1.0, 1.0, 1.0)]
-    fallback = [(0.0, 1.0, 0.0), (1.0, 0.0, 1.0), (0.0, 0.5, 1.0), (0.6, 0.6, 0.6)]
-    out, k = [], 0
-    for c in channels:
-        col = _CHANNEL_COLORS.get(c.lower())
-        if col is None:
-            col = fallback[min(k, len(fallback) - 1)]
-            k += 1
-        out.append(col)
-    return out
-
-
-def _stretch(plane: np.ndarray, low: float = 0.5, high: float = 99.8) -> np.ndarray:
-    finite = plane[np.isfinite(plane)]
-    if finite.size == 0:
-        return np.zeros(plane.shape, np.float32)
-    lo, hi = np.percentile(finite, [low, high])
-    if hi <= lo:
-        return np.zeros(plane.shape, np.float32)
-    return np.clip((plane - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-
-def composite(image: np.ndarray, channels: Sequence[str]) -> np.ndarray:
-    """An RGB composite of a ``(Y, X, C)`` image with each channel in its usual colour.
-
-    Each channel is contrast-stretched between its 0.5th and 99.8th percentile,
-    coloured (:func:`channel_colors`) and added; a transmitted-light channel is
-    dimmed to half so that fluorescence stays visible on top of it.
-
-    Parameters
-    ----------
-    image : (Y, X, C) ndarray
-    channels : sequence of str
-        The names of the ``C`` channels.
-
-    Returns
-    -------
-    (Y, X, 3) ndarray of uint8
-
-    >>> img = np.zeros((2, 2, 2), np.float32); img[0, 0, 0] = img[0, 0, 1] = 1
-    >>> composite(img, ("gfp", "rfp"))[0, 0].tolist()
-    [255, 255, 51]
-    """
-    if not isinstance(image, np.ndarray) or image.ndim != 3:
-        raise ValueError(f"`image` must be a (Y, X, C) array, got shape {getattr(image, 'shape', None)}")
-    if image.shape[2] != len(channels):
-        raise ValueError(f"`channels` names {len(channels)} channel(s) for an image of shape {image.shape}")
-    if tuple(c.lower() for c in channels) == ("red", "green", "blue"):
-        rgb = np.stack([_stretch(image[..., k], 0.1, 99.9) for k in range(3)], axis=-1)
-        return (rgb * 255 + 0.5).astype(np.uint8)
-    rgb = np.zeros((*image.shape[:2], 3), np.float32)
-    for k, (name, col) in enumerate(zip(channels, channel_colors(channels))):
-        weight = 0.5 if name.lower() == "transmitted" else 1.0
-        rgb += weight * _stretch(image[..., k])[..., None] * np.asarray(col, np.float32)
-    return (np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8)
+# ============================================================================== images
+def _to_uint8(rgb: np.ndarray) -> np.ndarray:
+    """A float RGB image in [0, 1] (:func:`bench.viz.composite`) as uint8."""
+    return (np.clip(rgb, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
 
 
 def _downscale_factor(shape: tuple[int, int], max_side: int = _MAX_SIDE) -> int:
@@ -477,54 +393,12 @@ def _downscale_factor(shape: tuple[int, int], max_side: int = _MAX_SIDE) -> int:
 
 
 def _shrink_rgb(rgb: np.ndarray, factor: int) -> np.ndarray:
+    """Block-average an RGB uint8 image by an integer `factor` (no aliasing of puncta)."""
     if factor == 1:
         return rgb
     y, x = (rgb.shape[0] // factor) * factor, (rgb.shape[1] // factor) * factor
     v = rgb[:y, :x].reshape(y // factor, factor, x // factor, factor, 3).astype(np.float32).mean(axis=(1, 3))
     return (v + 0.5).astype(np.uint8)
-
-
-def _shrink_labels(labels: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest-neighbour shrink matching :func:`_shrink_rgb`'s output shape."""
-    if factor == 1:
-        return labels
-    y, x = (labels.shape[0] // factor) * factor, (labels.shape[1] // factor) * factor
-    return labels[:y:factor, :x:factor]
-
-
-def _outline(rgb: np.ndarray, labels: np.ndarray, colors: Mapping[int, tuple[float, float, float]]) -> np.ndarray:
-    """Draw the boundaries of each labelled object in the colour of its id in `colors`."""
-    from skimage.segmentation import find_boundaries
-
-    out = rgb.copy()
-    edges = find_boundaries(labels, mode="inner")
-    if not edges.any():
-        return out
-    ids = labels[edges]
-    palette = np.zeros((int(labels.max()) + 1, 3), np.float32)
-    for i, col in colors.items():
-        if 0 < i < palette.shape[0]:
-            palette[i] = col
-    out[edges] = (palette[ids] * 255 + 0.5).astype(np.uint8)
-    return out
-
-
-def _draw_boxes(rgb: np.ndarray, boxes: np.ndarray, color=(0.2, 0.75, 1.0)) -> np.ndarray:
-    """Draw YOLO boxes ``(class, xc, yc, w, h)`` (normalised) as 1-px rectangles."""
-    out = rgb.copy()
-    h, w = out.shape[:2]
-    col = (np.asarray(color) * 255 + 0.5).astype(np.uint8)
-    for _, xc, yc, bw, bh in np.asarray(boxes, float).reshape(-1, 5):
-        x0, x1 = int(round((xc - bw / 2) * (w - 1))), int(round((xc + bw / 2) * (w - 1)))
-        y0, y1 = int(round((yc - bh / 2) * (h - 1))), int(round((yc + bh / 2) * (h - 1)))
-        x0, x1, y0, y1 = max(x0, 0), min(x1, w - 1), max(y0, 0), min(y1, h - 1)
-        if x1 <= x0 or y1 <= y0:
-            continue
-        out[y0, x0:x1 + 1] = col
-        out[y1, x0:x1 + 1] = col
-        out[y0:y1 + 1, x0] = col
-        out[y0:y1 + 1, x1] = col
-    return out
 
 
 def _png_bytes(rgb: np.ndarray) -> bytes:
@@ -533,48 +407,50 @@ def _png_bytes(rgb: np.ndarray) -> bytes:
     from PIL import Image
 
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", optimize=True)
+    Image.fromarray(rgb).save(buf, format="PNG")
     return buf.getvalue()
 
 
-def _annotation_view(sample, info, rgb: np.ndarray, factor: int) -> tuple[np.ndarray, str] | None:
-    """The composite with the sample's annotation drawn on it, and a legend in words."""
-    if sample.labels is not None:
-        labels = _shrink_labels(sample.labels, factor)
-        if info.class_names and sample.classes:
-            colors = {int(i): _CLASS_OUTLINES[int(c) % len(_CLASS_OUTLINES)] for i, c in sample.classes.items()}
-            legend = ", ".join(
-                f"{_swatch(_CLASS_OUTLINES[k % len(_CLASS_OUTLINES)])}{html.escape(n)}"
-                for k, n in enumerate(info.class_names)
-            )
-        else:
-            colors = {int(i): _CLASS_OUTLINES[0] for i in np.unique(labels) if i > 0}
-            legend = f"{_swatch(_CLASS_OUTLINES[0])}{html.escape(info.target)}"
-        return _outline(rgb, labels, colors), legend
-    if sample.semantic is not None:
-        sem = _shrink_labels(sample.semantic, factor)
-        out = rgb.copy()
-        cols = [None, (0.0, 0.9, 1.0), (1.0, 0.2, 1.0), (1.0, 1.0, 1.0)]
-        parts = []
-        for k, name in enumerate(info.semantic_names):
-            if k == 0:
-                continue
-            col = cols[min(k, len(cols) - 1)]
-            mask = sem == k
-            from skimage.segmentation import find_boundaries
+def _figure_png(fig, *, image_shape: tuple[int, int] | None = None, max_px: int = 900) -> bytes:
+    """Render a :mod:`bench.viz` figure to PNG bytes and close it.
 
-            edge = find_boundaries(mask, mode="inner") & mask
-            out[edge] = (np.asarray(col) * 255 + 0.5).astype(np.uint8)
-            parts.append(f"{_swatch(col)}{html.escape(name)}")
-        return out, ", ".join(parts)
-    if sample.boxes is not None:
-        return _draw_boxes(rgb, sample.boxes), f"{_swatch(_CLASS_OUTLINES[0])}{html.escape(info.target)} (boxes)"
-    return None
+    When the figure shows an image of `image_shape`, the resolution is raised so that
+    thin outlines survive (up to `max_px` pixels across the figure).
+    """
+    import io
+
+    import matplotlib.pyplot as plt
+
+    dpi = 110.0
+    if image_shape is not None:
+        width_in = fig.get_size_inches()[0]
+        dpi = float(min(max(dpi, max(image_shape) / max(width_in, 1e-3)), max_px / max(width_in, 1e-3)))
+    buf = io.BytesIO()
+    try:
+        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    finally:
+        plt.close(fig)
+    return buf.getvalue()
 
 
 def _swatch(col) -> str:
     r, g, b = (int(255 * c + 0.5) for c in col)
     return f'<span class="bench-swatch" style="background: rgb({r}, {g}, {b})"></span>'
+
+
+def _channel_legend(channels: Sequence[str]) -> str:
+    """Words for the colours :func:`bench.viz.composite` gives the channels."""
+    from .viz import CHANNEL_COLORS
+
+    if len(channels) == 1:
+        return f"`{channels[0]}` in grey"
+    if tuple(c.lower() for c in channels) == ("red", "green", "blue"):
+        return "the merged colour image as distributed (red, green and blue planes)"
+    parts = []
+    for c in channels:
+        col = CHANNEL_COLORS.get(c.lower())
+        parts.append(f"{_swatch(col)}`{c}`" if col is not None else f"`{c}` (palette colour)")
+    return ", ".join(parts)
 
 
 # ======================================================================= dataset pages
@@ -663,11 +539,13 @@ def _data_code_hash() -> str:
     return h.hexdigest()[:16]
 
 
-def _sample_figure(ctx: _Context, name: str, rel_dir: str, stem: str) -> tuple[list[str], str, str] | None:
-    """Render the first test image of a dataset: one grey panel per channel, the
-    composite and the annotated composite. Returns (image paths, legend, sample id)."""
+def _sample_figure(ctx: _Context, name: str, rel_dir: str, stem: str) -> tuple[list[str], str] | None:
+    """Render the first test image of a dataset with :mod:`bench.viz`: one grey panel
+    per channel, the composite, and the composite with the annotation drawn on it.
+    Returns the staged image paths and the sample id (``None`` if unavailable)."""
     from .data import get_dataset
     from .splits import get_split
+    from .viz import composite, show_truth
 
     ds = get_dataset(name)
     if not ds.available:
@@ -676,27 +554,23 @@ def _sample_figure(ctx: _Context, name: str, rel_dir: str, stem: str) -> tuple[l
     sid = (sp.test or sp.val or sp.train)[0]
     sample = ds.load(sid)
     factor = _downscale_factor(sample.shape)
-    rgb_full = composite(sample.image, sample.channels)
-    rgb = _shrink_rgb(rgb_full, factor)
     paths = []
     if len(sample.channels) > 1 and tuple(c.lower() for c in sample.channels) != ("red", "green", "blue"):
         for k, ch in enumerate(sample.channels):
-            grey = (_stretch(sample.image[..., k]) * 255 + 0.5).astype(np.uint8)
-            grey = _shrink_rgb(np.repeat(grey[..., None], 3, axis=-1), factor)
+            grey = _shrink_rgb(_to_uint8(composite(sample.image[..., k : k + 1], (ch,))), factor)
             rel = f"{rel_dir}/{stem}-{_slug(ch)}.png"
             ctx.stage.write_bytes(rel, _png_bytes(grey))
             paths.append(rel)
     rel = f"{rel_dir}/{stem}-composite.png"
-    ctx.stage.write_bytes(rel, _png_bytes(rgb))
+    ctx.stage.write_bytes(rel, _png_bytes(_shrink_rgb(_to_uint8(composite(sample)), factor)))
     paths.append(rel)
-    legend = ""
-    ann = _annotation_view(sample, ds.info, rgb, factor)
-    if ann is not None:
+    if sample.labels is not None or sample.semantic is not None or sample.boxes is not None:
+        names = ds.info.class_names or ds.info.semantic_names or None
+        fig = show_truth(sample, class_names=names, title=f"{sid}: annotation")
         rel = f"{rel_dir}/{stem}-annotated.png"
-        ctx.stage.write_bytes(rel, _png_bytes(ann[0]))
+        ctx.stage.write_bytes(rel, _figure_png(fig, image_shape=sample.shape))
         paths.append(rel)
-        legend = ann[1]
-    return paths, legend, sid
+    return paths, sid
 
 
 def _render_dataset_pages(ctx: _Context) -> None:
@@ -779,10 +653,7 @@ def _dataset_card(ctx: _Context, ds, stats: dict | None) -> str:
         out += ["```{warning}", f"The sample image could not be rendered: {exc}", "```", ""]
         fig = None
     if fig is not None:
-        paths, legend, sid = fig
-        chans = ", ".join(
-            f"{_swatch(c)}`{n}`" for n, c in zip(info.channels, channel_colors(info.channels))
-        )
+        paths, sid = fig
         out += ["## A test image", ""]
         out += ["::::{grid} " + ("2" if len(paths) <= 2 else "4"), ":gutter: 1", ":class-container: bench-gallery", ""]
         for p in paths:
@@ -791,8 +662,9 @@ def _dataset_card(ctx: _Context, ds, stats: dict | None) -> str:
                     f"<small>{html.escape(label)}</small>", ":::", ""]
         out += ["::::", ""]
         out += [
-            f"Test sample `{sid}`. Channels in the composite: {chans}; each stretched between its 0.5th and "
-            f"99.8th percentile. Annotation outlines: {legend or 'none'}.",
+            f"Test sample `{sid}`, channel by channel in grey, then merged: {_channel_legend(info.channels)}; "
+            "each channel stretched between its 1st and 99.8th percentile. The last panel draws the annotation "
+            "(outlines coloured by class, see its legend).",
             "",
         ]
 
@@ -892,7 +764,7 @@ def _render_intro(ctx: _Context) -> None:
             continue
         if fig is None:
             continue
-        paths, _, sid = fig
+        paths, sid = fig
         keep = [p for p in paths if p.endswith(("-composite.png", "-annotated.png"))]
         out += ["::::{grid} 2", ":gutter: 1", ""]
         for p in keep:
@@ -947,7 +819,11 @@ def _board(ctx: _Context):
     if ctx.board is None:
         from .leaderboard import leaderboard
 
-        ctx.board = leaderboard(ctx.results)
+        board = leaderboard(ctx.results)
+        if "method" not in board.columns:
+            names = ctx.results.cells.drop_duplicates("method_id").set_index("method_id")["method"]
+            board = board.assign(method=board["method_id"].map(names))
+        ctx.board = board
     return ctx.board
 
 
@@ -1011,7 +887,7 @@ class _Col:
 def _num_cell(key: str, fmt: Callable[[Any], str] = _fmt_num) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
     def cell(r):
         v = r.get(key)
-        return fmt(v), (f"{float(v):.6g}" if _finite(v) else "")
+        return (fmt(v), f"{float(v):.6g}") if _finite(v) else ("–", "")
     return cell
 
 
@@ -1032,7 +908,7 @@ def _html_table(cols: Sequence[_Col], rows: Sequence[Mapping[str, Any]], *, tabl
         rc = row_class(r) if row_class else ""
         body.append(f'<tr{f" class={chr(34)}{rc}{chr(34)}" if rc else ""}>' + "".join(tds) + "</tr>")
     classes = "bench-table sortable" if sortable else "bench-table"
-    return (f'<div class="bench-table-wrap"><table class="{classes}" id="{table_id}">'
+    return (f'<div class="bench-table-wrap bench-wide"><table class="{classes}" id="{table_id}">'
             f"<thead><tr>{''.join(head)}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
@@ -1077,7 +953,7 @@ def _render_leaderboards(ctx: _Context) -> None:
     from tqdm.auto import tqdm
 
     board = _board(ctx)
-    idx = ["# Leaderboards", ""]
+    idx = [*_WIDE, "# Leaderboards", ""]
     if board is None:
         idx += _no_run_text()
         idx += ["Each dataset still has its page below, so links stay stable; they too say that no run "
@@ -1120,13 +996,15 @@ def _render_leaderboards(ctx: _Context) -> None:
     idx += [""]
     figs = _overview_pareto(ctx, board)
     if figs:
+        n_panels = sum(1 for _, g in board.groupby("dataset") if len(_ok_points(g)))
         idx += ["## Accuracy against cost", "",
                 "Each panel is one dataset: the primary score of each method that ran (F1 at IoU 0.5, or mean "
                 "IoU over foreground classes for pixel-wise datasets) against its prediction time per image, "
-                "on a log scale. Methods on the dashed line are Pareto-optimal: no other method is both faster "
+                "on a log scale. Methods on the step line are Pareto-optimal: no other method is both faster "
                 "and more accurate.", ""]
-        idx += [f"```{{figure}} /{figs}", ":alt: accuracy against prediction time, per dataset", ":width: 100%",
-                "", "Score against prediction time per image, per dataset (Pareto front dashed).", "```", ""]
+        idx += [f"```{{figure}} /{figs}", ":alt: accuracy against prediction time, per dataset",
+                f":width: {min(100, 40 * min(3, n_panels))}%",
+                "", "Score against prediction time per image, per dataset (Pareto front: step line).", "```", ""]
     skipped = ctx.results.cells[ctx.results.cells["status"] != "ok"]
     if len(skipped):
         idx += ["## Cells that did not produce scores", "",
@@ -1181,11 +1059,15 @@ def _glance_table(board) -> str:
     return _html_table(cols, rows, table_id="methods-at-a-glance")
 
 
+#: Front matter of the wide pages: no right-hand sidebar, so the tables get the room.
+_WIDE = ["---", "html_theme.sidebar_secondary.remove: true", "---", ""]
+
+
 def _dataset_board(ctx: _Context, board, name: str) -> str:
     from .data import get_dataset
 
     doc_dir = "book/leaderboards/datasets"
-    out = [f"# {name}", ""]
+    out = [*_WIDE, f"# {name}", ""]
     g = board[board["dataset"] == name].copy()
     try:
         info = get_dataset(name).info
@@ -1212,39 +1094,49 @@ def _dataset_board(ctx: _Context, board, name: str) -> str:
         r["_nb"] = nb_links.get(r["method_id"], "")
     out += _raw(_main_table(rows, task, name))
 
-    sem = _semantic_rows(ctx, name, info)
-    if sem:
+    sem_long = _semantic_long(ctx, name, info)
+    if sem_long is not None:
         out += ["## Per-class IoU", "", "IoU of each pixel class, confusion counts pooled over the test images.", ""]
-        out += _raw(_per_class_table(sem, "iou", "per-class-iou"))
-    cls_rows = _classification_rows(ctx, name, info)
-    if cls_rows:
+        out += _raw(_per_class_table(_pivot_classes(sem_long, "iou"), "per-class-iou"))
+    cls_long = _classification_long(ctx, name, info)
+    if cls_long is not None:
         out += ["## Per-class accuracy", "",
                 "Of the true objects matched at IoU ≥ 0.5, the fraction given the right class, per true class.", ""]
-        out += _raw(_per_class_table(cls_rows, "accuracy", "per-class-accuracy"))
-    per_class = sem or cls_rows
-    if per_class:
-        fig = _per_class_figure(ctx, per_class, "iou" if sem else "accuracy", name)
-        if fig:
-            out += [f"```{{figure}} /{fig}", f":alt: per-class scores on {name}", ":width: 100%", "",
-                    "Per-class " + ("IoU" if sem else "accuracy") + " of each method.", "```", ""]
+        out += _raw(_per_class_table(_pivot_classes(cls_long, "accuracy"), "per-class-accuracy"))
+    long = sem_long if sem_long is not None else cls_long
+    fig = _per_class_figure(ctx, long, name)
+    if fig:
+        what = "IoU" if sem_long is not None else "accuracy"
+        out += [f"```{{figure}} /{fig}", f":alt: per-class {what} on {name}", ":width: 65%", "",
+                f"Per-class {what} of each method.", "```", ""]
 
-    sweep = _ap_rows(ctx, name)
-    if sweep is not None and len(sweep):
+    match_rows = _match_rows(ctx, name)
+    if match_rows is not None:
+        from .results import ap_sweep
+
+        sweep = ap_sweep(match_rows, by=("method_id",))
         out += ["## AP sweep", "",
-                "TP / (TP + FP + FN) at each IoU threshold from 0.50 to 0.95 (the quantity Cellpose calls "
-                "\"average precision\" and StarDist \"accuracy\"; not COCO AP, see {doc}`/book/metrics`), counts "
-                "pooled over images. The last column is its mean over the ten thresholds.", ""]
+                "TP / (TP + FP + FN) at each IoU threshold from 0.50 to 0.95, counts pooled over images. It is "
+                "the quantity Cellpose calls \"average precision\" and StarDist \"accuracy\", not COCO's AP "
+                "(see {doc}`/book/metrics`). The last column is its mean over the ten thresholds.", ""]
         out += _raw(_sweep_table(sweep))
-        fig = _sweep_figure(ctx, sweep, name)
+        fig = _sweep_figure(ctx, match_rows, name)
         if fig:
-            out += [f"```{{figure}} /{fig}", f":alt: AP sweep on {name}", ":width: 80%", "",
-                    "TP / (TP + FP + FN) against the IoU threshold.", "```", ""]
+            out += [f"```{{figure}} /{fig}", f":alt: AP sweep on {name}", ":width: 60%", "",
+                    "TP / (TP + FP + FN) against the IoU threshold (0.1 to 0.95).", "```", ""]
+        fig = _distribution_figure(ctx, match_rows, name, task)
+        if fig:
+            out += ["## Per-image scores", "",
+                    "The pooled score hides how much it varies from image to image; each dot is one test image "
+                    "(F1 at IoU 0.5).", "", f"```{{figure}} /{fig}", f":alt: per-image F1 on {name}", ":width: 60%",
+                    "", "F1 at IoU 0.5 of each test image, per method.", "```", ""]
 
     fig = _pareto_figure(ctx, g, name)
     if fig:
         out += ["## Accuracy against cost", "",
-                "Left: score against training time; right: against prediction time per image (log scales; "
-                "error bars are the 95% intervals). Filled markers are on the Pareto front of prediction time.",
+                "Left: score against training time; right: against prediction time per image (log scales). "
+                "The step line joins the Pareto front: no method is both cheaper and better than a method on it. "
+                "Methods with no recorded time (below the timer's resolution) are left out of a panel.",
                 "", f"```{{figure}} /{fig}", f":alt: accuracy against time on {name}", ":width: 100%", "",
                 "Accuracy against cost.", "```", ""]
 
@@ -1330,27 +1222,28 @@ def _rows_of(ctx: _Context, table: str, name: str):
     return df[df["dataset"] == name] if len(df) else df
 
 
-def _semantic_rows(ctx: _Context, name: str, info) -> list[dict]:
+def _semantic_long(ctx: _Context, name: str, info):
+    """Per-method, per-class IoU (:func:`bench.results.semantic_scores`), or None."""
     from .results import semantic_scores
 
     df = _rows_of(ctx, "semantic", name)
     if not len(df):
-        return []
+        return None
     names = info.semantic_names if info is not None else None
-    s = semantic_scores(df, class_names=names, by=("method_id",))
-    return _pivot_classes(s, "iou")
+    return semantic_scores(df, class_names=names, by=("method_id",))
 
 
-def _classification_rows(ctx: _Context, name: str, info) -> list[dict]:
+def _classification_long(ctx: _Context, name: str, info):
+    """Per-method, per-true-class accuracy (:func:`bench.results.classification_scores`), or None."""
     from .results import classification_scores
 
     df = _rows_of(ctx, "classification", name)
     if not len(df):
-        return []
+        return None
     names = info.class_names if info is not None else None
     s = classification_scores(df, class_names=names, by=("method_id",))
     s = s[s["class_name"] != "all"]
-    return _pivot_classes(s, "accuracy")
+    return s if len(s) else None
 
 
 def _pivot_classes(s, key: str) -> list[dict]:
@@ -1363,7 +1256,7 @@ def _pivot_classes(s, key: str) -> list[dict]:
     return rows
 
 
-def _per_class_table(rows: list[dict], key: str, table_id: str) -> str:
+def _per_class_table(rows: list[dict], table_id: str) -> str:
     classes = list(dict.fromkeys(c for r in rows for c in r["_classes"]))
     cols = [_Col("Method", lambda r: (f"<code>{html.escape(r['method_id'])}</code>", r["method_id"]), text=True)]
     for c in classes:
@@ -1372,13 +1265,12 @@ def _per_class_table(rows: list[dict], key: str, table_id: str) -> str:
     return _html_table(cols, rows, table_id=table_id)
 
 
-def _ap_rows(ctx: _Context, name: str):
-    from .results import ap_sweep
-
+def _match_rows(ctx: _Context, name: str):
+    """The ``instance`` (else ``detection``) rows of a dataset, or None."""
     for table in ("instance", "detection"):
         df = _rows_of(ctx, table, name)
         if len(df):
-            return ap_sweep(df, by=("method_id",))
+            return df
     return None
 
 
@@ -1398,174 +1290,122 @@ def _sweep_table(sweep) -> str:
 
 
 # ------------------------------------------------------------------------------ figures
-def _figure(width: float, height: float):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=110)
-    FigureCanvasAgg(fig)
-    return fig
-
-
 def _save_figure(ctx: _Context, fig, rel: str) -> str:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", bbox_inches="tight", metadata={"Software": None})
-    ctx.stage.write_bytes(rel, buf.getvalue())
+    ctx.stage.write_bytes(rel, _figure_png(fig))
     return rel
 
 
-def _method_colors(method_ids: Iterable[str]) -> dict[str, tuple]:
-    from matplotlib import colormaps
-
-    ids = sorted(set(method_ids))
-    cmap = colormaps["tab20"] if len(ids) > 10 else colormaps["tab10"]
-    return {m: cmap(i % cmap.N) for i, m in enumerate(ids)}
-
-
-def _pareto_front(xs: Sequence[float], ys: Sequence[float]) -> list[int]:
-    """Indices of the points no other point beats in both (lower x, higher y), by x."""
-    order = sorted(range(len(xs)), key=lambda i: (xs[i], -ys[i]))
-    front, best = [], -math.inf
-    for i in order:
-        if ys[i] > best:
-            front.append(i)
-            best = ys[i]
-    return front
-
-
 def _ok_points(g):
-    ok = g[(g["status"] == "ok") & g["score"].map(_finite)]
-    return ok
+    return g[(g["status"] == "ok") & g["score"].map(_finite)]
 
 
 def _pareto_figure(ctx: _Context, g, name: str) -> str | None:
+    """Score against training and prediction time (:func:`bench.viz.pareto`)."""
+    import matplotlib.pyplot as plt
+
+    from .viz import pareto
+
     ok = _ok_points(g)
     if not len(ok):
         return None
-    colors = _method_colors(g["method_id"])
-    fig = _figure(9.5, 3.8)
-    for k, (col, label) in enumerate((("fit_s", "training time (s)"), ("predict_s_per_image", "prediction time per image (s)"))):
-        ax = fig.add_subplot(1, 2, k + 1)
-        pts = ok[ok[col].map(_finite)]
-        xs = [max(float(v), 1e-4) for v in pts[col]]
-        ys = [float(v) for v in pts["score"]]
-        front = set(_pareto_front(xs, ys)) if k == 1 else set()
-        for i, (_, r) in enumerate(pts.iterrows()):
-            yerr = None
-            if _finite(r.get("f1_low")) and _finite(r.get("f1_high")) and r["task"] != "semantic":
-                yerr = [[max(ys[i] - float(r["f1_low"]), 0)], [max(float(r["f1_high"]) - ys[i], 0)]]
-            ax.errorbar([xs[i]], [ys[i]], yerr=yerr, fmt="o", ms=7, color=colors[r["method_id"]],
-                        mfc=colors[r["method_id"]] if (i in front or k == 0) else "white", capsize=2,
-                        label=r["method_id"] if k == 0 else None)
-        if k == 1 and len(front) > 1:
-            fr = sorted(front, key=lambda i: xs[i])
-            ax.plot([xs[i] for i in fr], [ys[i] for i in fr], "--", color="0.5", lw=1, zorder=0)
-        ax.set_xscale("log")
-        ax.set_xlabel(label + (" (< 0.1 ms shown at 0.1 ms)" if any(x <= 1e-4 for x in xs) else ""))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, x in zip(axes, ("fit_s", "predict_s_per_image")):
+        pts = ok[ok[x].map(_finite) & (pd_to_float(ok[x]) > 0)]
+        if len(pts):
+            pareto(pts.drop(columns=["dataset"]), x=x, ax=ax)
+        else:
+            ax.text(0.5, 0.5, f"no {x.replace('_', ' ')} > 0 recorded", ha="center", va="center",
+                    transform=ax.transAxes, fontsize=8)
         ax.set_ylabel(_score_name(next((t for t in g["task"] if t), "")))
         ax.set_ylim(-0.02, 1.02)
-        ax.grid(True, which="major", alpha=0.3)
-    handles, labels = fig.axes[0].get_legend_handles_labels()
-    if handles:
-        fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=min(4, len(labels)),
-                   frameon=False, fontsize=8)
     fig.suptitle(name, fontsize=10)
+    fig.tight_layout()
     return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-pareto.png")
 
 
+def pd_to_float(series):
+    """A pandas Series as floats (non-numbers become NaN)."""
+    import pandas as pd
+
+    return pd.to_numeric(series, errors="coerce")
+
+
 def _overview_pareto(ctx: _Context, board) -> str | None:
-    groups = [(d, g) for d, g in board.groupby("dataset", sort=True) if len(_ok_points(g))]
+    """Small multiples of :func:`bench.viz.pareto`, one panel per dataset."""
+    import matplotlib.pyplot as plt
+
+    from .viz import pareto
+
+    groups = []
+    for d, g in board.groupby("dataset", sort=True):
+        ok = _ok_points(g)
+        ok = ok[pd_to_float(ok["predict_s_per_image"]) > 0]
+        if len(ok):
+            groups.append((d, ok))
     if not groups:
         return None
-    colors = _method_colors(board["method_id"])
-    n = len(groups)
-    ncols = min(3, n)
-    nrows = math.ceil(n / ncols)
-    fig = _figure(3.6 * ncols, 3.0 * nrows + 0.6)
-    for k, (d, g) in enumerate(groups):
-        ax = fig.add_subplot(nrows, ncols, k + 1)
-        ok = _ok_points(g)
-        ok = ok[ok["predict_s_per_image"].map(_finite)]
-        xs = [max(float(v), 1e-4) for v in ok["predict_s_per_image"]]
-        ys = [float(v) for v in ok["score"]]
-        front = _pareto_front(xs, ys)
-        for i, (_, r) in enumerate(ok.iterrows()):
-            ax.plot([xs[i]], [ys[i]], "o", color=colors[r["method_id"]], ms=6,
-                    mfc=colors[r["method_id"]] if i in front else "white", label=r["method_id"])
-        if len(front) > 1:
-            fr = sorted(front, key=lambda i: xs[i])
-            ax.plot([xs[i] for i in fr], [ys[i] for i in fr], "--", color="0.5", lw=1, zorder=0)
-        ax.set_xscale("log")
-        ax.set_ylim(-0.02, 1.02)
+    ncols = min(3, len(groups))
+    nrows = math.ceil(len(groups) / ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    for ax in axes.ravel():
+        ax.set_axis_off()
+    for ax, (d, ok) in zip(axes.ravel(), groups):
+        ax.set_axis_on()
+        pareto(ok.drop(columns=["dataset"]), x="predict_s_per_image", ax=ax)
         ax.set_title(d, fontsize=9)
-        ax.set_xlabel("predict s / image", fontsize=8)
-        ax.set_ylabel(_score_name(next((t for t in g["task"] if t), "")), fontsize=8)
-        ax.tick_params(labelsize=7)
-        ax.grid(True, alpha=0.3)
-    seen: dict[str, Any] = {}
-    for ax in fig.axes:
-        for h, lab in zip(*ax.get_legend_handles_labels()):
-            seen.setdefault(lab, h)
-    fig.legend(list(seen.values()), list(seen.keys()), loc="upper center", bbox_to_anchor=(0.5, 0.0),
-               ncol=min(4, len(seen)), frameon=False, fontsize=8)
+        ax.set_xlabel("prediction time per image (s)", fontsize=8)
+        ax.set_ylabel(_score_name(next((t for t in ok["task"] if t), "")), fontsize=8)
+        ax.set_ylim(-0.02, 1.02)
     fig.tight_layout()
     return _save_figure(ctx, fig, "book/leaderboards/img/pareto-overview.png")
 
 
-def _per_class_figure(ctx: _Context, rows: list[dict], key: str, name: str) -> str | None:
-    classes = list(dict.fromkeys(c for r in rows for c in r["_classes"]))
-    if not classes:
+def _per_class_figure(ctx: _Context, df, name: str) -> str | None:
+    """:func:`bench.viz.per_class_bars` of a per-class score table."""
+    from .viz import per_class_bars
+
+    if df is None or not len(df):
         return None
-    colors = _method_colors(r["method_id"] for r in rows)
-    fig = _figure(max(5.0, 1.2 * len(classes) * max(1, len(rows)) * 0.35 + 2), 3.4)
-    ax = fig.add_subplot(1, 1, 1)
-    width = 0.8 / max(1, len(rows))
-    for i, r in enumerate(rows):
-        xs = [j + (i - (len(rows) - 1) / 2) * width for j in range(len(classes))]
-        vals = [r["_classes"].get(c, float("nan")) for c in classes]
-        ax.bar(xs, vals, width=width, color=colors[r["method_id"]], label=r["method_id"])
-    ax.set_xticks(range(len(classes)))
-    ax.set_xticklabels(classes)
-    ax.set_ylim(0, 1.02)
-    ax.set_ylabel("IoU" if key == "iou" else "accuracy")
-    ax.grid(True, axis="y", alpha=0.3)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=min(4, len(rows)), frameon=False, fontsize=8)
-    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-per-class.png")
+    return _save_figure(ctx, per_class_bars(df), f"book/leaderboards/datasets/img/{_slug(name)}-per-class.png")
 
 
-def _sweep_figure(ctx: _Context, sweep, name: str) -> str | None:
-    colors = _method_colors(sweep["method_id"])
-    fig = _figure(6.0, 3.6)
-    ax = fig.add_subplot(1, 1, 1)
-    for mid, g in sweep.groupby("method_id", sort=True):
-        g = g.sort_values("threshold")
-        ax.plot(g["threshold"], g["ap_dsb"], "o-", ms=3, color=colors[mid], label=mid)
-    ax.set_xlabel("IoU threshold")
-    ax.set_ylabel("TP / (TP + FP + FN)")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=7, frameon=False, loc="lower left")
+def _sweep_figure(ctx: _Context, rows, name: str) -> str | None:
+    """:func:`bench.viz.threshold_curve` of TP / (TP + FP + FN) against the IoU threshold."""
+    from .viz import threshold_curve
+
+    if rows is None or not len(rows):
+        return None
+    fig = threshold_curve(rows, score="ap_dsb")
     return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-ap-sweep.png")
+
+
+def _distribution_figure(ctx: _Context, rows, name: str, task: str) -> str | None:
+    """:func:`bench.viz.score_distribution` of per-image scores, one strip per method."""
+    from .viz import score_distribution
+
+    if rows is None or not len(rows) or task == "semantic":
+        return None
+    fig = score_distribution(rows, score="f1", threshold=0.5)
+    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-per-image.png")
 
 
 # ------------------------------------------------------------------------------ gallery
 def _gallery(ctx: _Context, g, name: str, info) -> list[str]:
-    """Overlays of the best and the worst test images of the best method."""
+    """Overlays (:func:`bench.viz.overlay`) of the best and worst test images of the best method."""
     ok = _ok_points(g)
     out = ["## Best and worst test images", ""]
     if not len(ok):
         return out + ["No method produced scores on this dataset, so there is nothing to show.", ""]
     best = ok.iloc[0]
     mid = str(best["method_id"])
+    task = str(best["task"])
     cells = ctx.results.cells
     cell = cells[(cells["dataset"] == name) & (cells["method_id"] == mid) & (cells["status"] == "ok")]
     if not len(cell):
         return out + ["The cell of the best method is missing from the run.", ""]
     cell = cell.sort_values("seed").iloc[0]
-    per_image = _per_image_scores(ctx, name, mid, cell["seed"], str(best["task"]))
-    if per_image is None or not len(per_image):
+    per_image = _per_image_scores(ctx, name, mid, cell["seed"], task)
+    if not per_image:
         return out + ["The run holds no per-image scores for the best method.", ""]
     try:
         from .data import get_dataset
@@ -1573,14 +1413,14 @@ def _gallery(ctx: _Context, g, name: str, info) -> list[str]:
         ds = get_dataset(name)
         reason = ds.unavailable_reason()
     except Exception as exc:  # noqa: BLE001 - an old run's dataset may no longer be registered
-        reason = str(exc)
+        ds, reason = None, str(exc)
     if reason is not None:
         return out + [f"The images of `{name}` are not available on the machine that built this book ({reason}).", ""]
     pred_dir = Path(ctx.results.path) / "cells" / str(cell["cell_id"]) / "predictions"
     ranked = sorted(per_image.items(), key=lambda kv: (-kv[1], kv[0]))
     n = min(2, len(ranked) // 2) if len(ranked) > 1 else 1
     picks = [("best", k, v) for k, v in ranked[:n]] + [("worst", k, v) for k, v in ranked[::-1][:n]]
-    score = "F1@0.5" if str(best["task"]) != "semantic" else "mIoU"
+    score = _score_name(task)
     items = []
     for kind, image, value in picks:
         pred_path = pred_dir / f"{image}.tif"
@@ -1588,33 +1428,32 @@ def _gallery(ctx: _Context, g, name: str, info) -> list[str]:
             logger.warning("no saved prediction %s", pred_path)
             continue
         try:
-            rel = _overlay_image(ctx, ds, image, pred_path, str(best["task"]), f"{_slug(name)}-{kind}-{_slug(image)}")
-        except Exception as exc:  # noqa: BLE001 - shown on the page instead of failing the book
+            rel = _overlay_image(ctx, ds, image, pred_path, f"{_slug(name)}-{kind}-{_slug(image)}")
+        except Exception as exc:  # noqa: BLE001 - logged; the page says which overlays are missing
             logger.warning("overlay of %s/%s failed: %s", name, image, exc)
             continue
         items.append((kind, image, value, rel))
     if not items:
         return out + ["The run did not save the predicted label images needed for the overlays.", ""]
-    out += [f"The best method here, `{mid}` (seed {cell['seed']}), on its two best and two worst test images by "
-            f"per-image {score}. " + _overlay_legend(str(best["task"])), ""]
+    out += [f"The best method here, `{mid}` (seed {cell['seed']}), on its best and worst test images by per-image "
+            f"{score}. " + _overlay_legend(task), ""]
     out += ["::::{grid} 2", ":gutter: 2", ""]
     for kind, image, value, rel in items:
-        out += [":::{grid-item-card}", f"{kind}: `{image}` ({score} {value:.3f})", "^^^",
-                f"```{{image}} /{rel}", f":alt: {kind} image {image} with {mid}", ":width: 100%", "```", ":::", ""]
+        out += [":::{grid-item}", f"```{{image}} /{rel}", f":alt: {kind} image {image} with {mid}", ":width: 100%",
+                "```", f"**{kind}**: `{image}`, {score} {value:.3f}", ":::", ""]
     out += ["::::", ""]
     return out
 
 
 def _overlay_legend(task: str) -> str:
+    from .viz import MATCH_COLORS
+
     if task == "semantic":
-        return ("Left half: the composite; right half: predicted classes where they agree with the truth "
-                f"({_swatch((0.2, 0.9, 0.2))}correct) or not ({_swatch((1.0, 0.2, 0.2))}wrong class).")
-    return (f"Outlines: {_swatch(_TP)}true positive (prediction matched at IoU ≥ 0.5), "
-            f"{_swatch(_FN)}false negative (missed true object), {_swatch(_FP)}false positive "
-            "(prediction without a match).")
-
-
-_TP, _FN, _FP = (0.1, 0.9, 0.2), (1.0, 0.75, 0.0), (1.0, 0.15, 0.6)
+        return "Each panel shows the image, the true pixel classes and the predicted ones."
+    what = "boxes" if task == "detection" else "outlines"
+    return (f"Colours of the {what}: {_swatch(MATCH_COLORS['tp'])}true positive (matched at IoU ≥ 0.5), "
+            f"{_swatch(MATCH_COLORS['fn'])}false negative (a missed true object), "
+            f"{_swatch(MATCH_COLORS['fp'])}false positive (a prediction without a match).")
 
 
 def _per_image_scores(ctx: _Context, name: str, mid: str, seed, task: str) -> dict[str, float] | None:
@@ -1638,44 +1477,20 @@ def _per_image_scores(ctx: _Context, name: str, mid: str, seed, task: str) -> di
     return None
 
 
-def _overlay_image(ctx: _Context, ds, image: str, pred_path: Path, task: str, stem: str) -> str:
-    """Composite of a test image with TP / FN / FP outlines (instances) or class errors."""
+def _overlay_image(ctx: _Context, ds, image: str, pred_path: Path, stem: str) -> str:
+    """Stage the :func:`bench.viz.overlay` of a test image and its saved prediction."""
     import tifffile
 
-    from .metrics import matched_pairs
+    from .viz import overlay
 
     sample = ds.load(image)
     pred = np.asarray(tifffile.imread(pred_path))
     if pred.shape != sample.shape:
         raise ValueError(f"{pred_path}: predicted labels of shape {pred.shape} for an image of shape {sample.shape}")
-    pred = pred.astype(np.int32)
-    factor = _downscale_factor(sample.shape)
-    rgb = _shrink_rgb(composite(sample.image, sample.channels), factor)
-    if task == "semantic":
-        truth = _shrink_labels(sample.semantic, factor)
-        p = _shrink_labels(pred, factor)
-        right = np.where((p == truth)[..., None] & (truth > 0)[..., None], np.asarray(_TP) * 255, 0)
-        wrong = np.where((p != truth)[..., None], np.asarray((1.0, 0.2, 0.2)) * 255, 0)
-        over = np.clip(rgb.astype(np.float32) * 0.6 + 0.4 * (right + wrong), 0, 255).astype(np.uint8)
-        both = np.concatenate([rgb, over], axis=1)
-        rel = f"book/leaderboards/datasets/img/{stem}.png"
-        ctx.stage.write_bytes(rel, _png_bytes(both))
-        return rel
-    if task == "detection" or sample.labels is None:
-        boxes = sample.boxes if sample.boxes is not None else np.zeros((0, 5))
-        out = _draw_boxes(rgb, boxes, _FN)
-        labels = _shrink_labels(pred, factor)
-        out = _outline(out, labels, {int(i): _FP for i in np.unique(labels) if i > 0})
-    else:
-        true_ids, pred_ids, _ = matched_pairs(y_true=sample.labels, y_pred=pred, iou_threshold=0.5)
-        t_ids, p_ids = {int(i) for i in true_ids}, {int(j) for j in pred_ids}
-        truth = _shrink_labels(sample.labels, factor)
-        p = _shrink_labels(pred, factor)
-        out = _outline(rgb, truth, {int(i): (_TP if int(i) in t_ids else _FN) for i in np.unique(truth) if i > 0})
-        fp = {int(i): _FP for i in np.unique(p) if i > 0 and int(i) not in p_ids}
-        out = _outline(out, np.where(np.isin(p, list(fp)), p, 0), fp)
+    names = ds.info.semantic_names or None
+    fig = overlay(sample, pred.astype(np.int32), class_names=names)
     rel = f"book/leaderboards/datasets/img/{stem}.png"
-    ctx.stage.write_bytes(rel, _png_bytes(out))
+    ctx.stage.write_bytes(rel, _figure_png(fig, image_shape=sample.shape))
     return rel
 
 
@@ -1687,14 +1502,19 @@ def _stage_cell_notebooks(ctx: _Context, name: str, doc_dir: str) -> dict[str, s
     links: dict[str, str] = {}
     sel = cells[(cells["dataset"] == name)].sort_values(["method_id", "seed"])
     for _, c in sel.iterrows():
-        nb = c.get("notebook_path")
-        if not nb or not Path(nb).is_file():
+        nb = _path_or_none(c.get("notebook_path"))
+        if nb is None or not nb.is_file():
             continue
         rel = f"book/_static/runs/{_slug(ctx.results.run_id)}/{_slug(str(c['cell_id']))}.ipynb"
         ctx.stage.write_bytes(rel, Path(nb).read_bytes())
         links.setdefault(str(c["method_id"]), _rel(doc_dir, "_static/" + rel.removeprefix("book/_static/")))
         links[f"cell:{c['cell_id']}"] = _rel(doc_dir, "_static/" + rel.removeprefix("book/_static/"))
     return links
+
+
+def _path_or_none(value) -> Path | None:
+    """A path from a results column (``None``/NaN/empty: ``None``)."""
+    return Path(value) if isinstance(value, (str, os.PathLike)) and str(value) else None
 
 
 def _provenance_table(ctx: _Context, name: str, links: Mapping[str, str]) -> str:
@@ -1974,7 +1794,7 @@ def _executed_copy(ctx: _Context, cells, rel_src: str, meta: dict):
     if cells is None or not len(cells):
         tut = None
     else:
-        sel = cells[(cells["notebook"] == rel_src) & cells["notebook_path"].notna()]
+        sel = cells[(cells["notebook"] == rel_src) & cells["notebook_path"].map(lambda v: _path_or_none(v) is not None)]
         if len(sel):
             cfg = ctx.results.manifest.get("config") or {}
             m_order = {(m if isinstance(m, str) else m.get("id")): i for i, m in enumerate(cfg.get("methods", []))}
@@ -1984,7 +1804,7 @@ def _executed_copy(ctx: _Context, cells, rel_src: str, meta: dict):
                 key=lambda r: (_STATUS_ORDER.get(str(r["status"]), 9), m_order.get(r["method_id"], 999),
                                d_order.get(r["dataset"], 999), r["seed"]),
             )
-            return Path(best["notebook_path"]), best
+            return _path_or_none(best["notebook_path"]), best
         tut = None
     if ctx.results is not None:
         cand = Path(ctx.results.path) / "tutorials" / f"{Path(rel_src).stem}.ipynb"

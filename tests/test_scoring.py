@@ -149,3 +149,12 @@ def test_object_table_sizes_and_matches():
     assert true["matched"].to_dict() == {1: True, 2: True}
     assert pred["matched"].to_dict() == {5: True, 6: True, 7: False}
     assert pred.loc[6, "iou"] == pytest.approx(0.5) and np.isnan(pred.loc[7, "iou"])
+
+
+def test_semantic_summary_is_the_mean_foreground_iou():
+    sem_t = np.array([[0, 1, 1, 2]] * 2, np.int32)
+    sem_p = np.array([[0, 1, 2, 2]] * 2, np.int32)
+    truth = [Sample(name="s", image=np.zeros((2, 4, 2), np.float32), channels=("gfp", "rfp"), semantic=sem_t)]
+    s = score_predictions(truth, [Prediction(labels=sem_p)], info=PIXELS).summary().set_index("task")
+    # class 1: tp 2, fn 2 -> IoU 0.5; class 2: tp 2, fp 2 -> IoU 0.5
+    assert s.loc["semantic", "miou"] == pytest.approx(0.5)

@@ -481,7 +481,8 @@ def classification_scores(
 
     One row per group and true class (one-vs-rest
     :func:`bench.metrics.classification_metrics`: ``precision, recall, f1, mcc``,
-    ``n_objects`` = true objects of the class), plus a row ``class_name="all"``
+    ``n_objects`` = true objects of the class, ``accuracy`` = the fraction of them
+    given their class, i.e. the class's recall), plus a row ``class_name="all"``
     with ``accuracy`` (fraction of matched objects given their true class) and the
     unweighted mean of the per-class F1 in ``f1``. Objects the method left without
     a class count as wrong (class -1).
@@ -500,7 +501,7 @@ def classification_scores(
             name = class_names[k] if class_names is not None and 0 <= k < len(class_names) else str(k)
             per.append(r)
             out.append({**dict(zip(by, key)), "class_name": name, "n_objects": int(r.tp + r.fn),
-                        "accuracy": np.nan, "precision": r.precision, "recall": r.recall, "f1": r.f1, "mcc": r.mcc})
+                        "accuracy": r.recall, "precision": r.precision, "recall": r.recall, "f1": r.f1, "mcc": r.mcc})
         n = len(yt)
         acc = sum(r.tp for r in per) / n if n else float("nan")
         out.append({**dict(zip(by, key)), "class_name": "all", "n_objects": n, "accuracy": acc,

@@ -55,8 +55,9 @@ def make_method(method_id: str, *, profile: str = "quick") -> Method:
     """Instantiate ``method_id`` with the training budget `profile`.
 
     The profile is passed as the method's ``profile`` parameter when its
-    ``Params`` declare one and the id does not set it already; methods without
-    a training budget (classical ones) ignore it.
+    ``Params`` declare one and neither the id nor its preset sets it (a preset
+    such as ``stardist_full`` keeps its own); methods without a training budget
+    (classical ones) ignore it.
 
     Raises
     ------
@@ -68,7 +69,8 @@ def make_method(method_id: str, *, profile: str = "quick") -> Method:
     method = get_method(method_id)
     fields = {f.name for f in dataclasses.fields(method.Params)}
     _, raw = parse_method_id(method_id)
-    if "profile" in fields and "profile" not in raw:
+    # the id (or a preset such as ``stardist_full``) may fix the profile: it wins
+    if "profile" in fields and "profile" not in raw and method.params.profile == method.Params().profile:
         method = get_method(method_id, profile=profile)
     return method
 

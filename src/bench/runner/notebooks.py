@@ -17,7 +17,6 @@ re-writes them; a test fails when they are out of date.
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
 from pathlib import Path
 
@@ -153,9 +152,6 @@ def colab_path(source: str | Path) -> Path:
 def _canonical(nb) -> str:
     import nbformat
 
-    nb = nbformat.from_dict(json.loads(nbformat.writes(nb)))
-    for cell in nb.cells:
-        cell.pop("id", None)
     return nbformat.writes(nb)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ._validation import check_label_image, check_thresholds, ratio
 from .average_precision import COCO_THRESHOLDS, greedy_match, ranked_average_precision
-from .matching import MatchResult, _Matcher, pool_results
+from .matching import _Matcher, pool_results
 
 __all__ = ["boxes_from_labels", "match_boxes", "detection_metrics", "DetectionResult"]
 

@@ -1100,14 +1100,16 @@ def _dataset_board(ctx: _Context, board, name: str) -> str:
         out += _raw(_per_class_table(_pivot_classes(sem_long, "iou"), "per-class-iou"))
     cls_long = _classification_long(ctx, name, info)
     if cls_long is not None:
-        out += ["## Per-class accuracy", "",
-                "Of the true objects matched at IoU ≥ 0.5, the fraction given the right class, per true class.", ""]
-        out += _raw(_per_class_table(_pivot_classes(cls_long, "accuracy"), "per-class-accuracy"))
+        out += ["## Per-class F1", "",
+                "How well the objects found are classified: among the true objects matched at IoU ≥ 0.5, the "
+                "one-vs-rest F1 of each class (precision and recall of predicting that class). The overall "
+                "accuracy is the *Class acc.* column of the leaderboard.", ""]
+        out += _raw(_per_class_table(_pivot_classes(cls_long, "f1"), "per-class-f1"))
     long = sem_long if sem_long is not None else cls_long
-    fig = _per_class_figure(ctx, long, name)
+    fig = _per_class_figure(ctx, long, name, "iou" if sem_long is not None else "f1")
     if fig:
-        what = "IoU" if sem_long is not None else "accuracy"
-        out += [f"```{{figure}} /{fig}", f":alt: per-class {what} on {name}", ":width: 65%", "",
+        what = "IoU" if sem_long is not None else "F1"
+        out += [f"```{{figure}} /{fig}", f":alt: per-class {what} on {name}", ":width: 50%", "",
                 f"Per-class {what} of each method.", "```", ""]
 
     match_rows = _match_rows(ctx, name)
@@ -1122,13 +1124,13 @@ def _dataset_board(ctx: _Context, board, name: str) -> str:
         out += _raw(_sweep_table(sweep))
         fig = _sweep_figure(ctx, match_rows, name)
         if fig:
-            out += [f"```{{figure}} /{fig}", f":alt: AP sweep on {name}", ":width: 60%", "",
+            out += [f"```{{figure}} /{fig}", f":alt: AP sweep on {name}", ":width: 50%", "",
                     "TP / (TP + FP + FN) against the IoU threshold (0.1 to 0.95).", "```", ""]
         fig = _distribution_figure(ctx, match_rows, name, task)
         if fig:
             out += ["## Per-image scores", "",
                     "The pooled score hides how much it varies from image to image; each dot is one test image "
-                    "(F1 at IoU 0.5).", "", f"```{{figure}} /{fig}", f":alt: per-image F1 on {name}", ":width: 60%",
+                    "(F1 at IoU 0.5).", "", f"```{{figure}} /{fig}", f":alt: per-image F1 on {name}", ":width: 50%",
                     "", "F1 at IoU 0.5 of each test image, per method.", "```", ""]
 
     fig = _pareto_figure(ctx, g, name)
@@ -1156,6 +1158,15 @@ def _split_of(ctx: _Context, name: str) -> str:
     return str(s.iloc[0]) if len(s) else "test"
 
 
+def _status_cell(r: Mapping[str, Any]) -> tuple[str, str]:
+    """The status badge, with the reason under it when the method has no score."""
+    reason = str(r.get("reason") or "")
+    text = _status_badge(r["status"])
+    if reason and r["status"] != "ok":
+        text += f'<span class="reason" title="{html.escape(reason)}">{html.escape(_short(reason, 240))}</span>'
+    return text, str(r["status"])
+
+
 def _main_table(rows: list[dict], task: str, dataset: str) -> str:
     def method_cell(r):
         mid = html.escape(str(r["method_id"]))
@@ -1180,7 +1191,7 @@ def _main_table(rows: list[dict], task: str, dataset: str) -> str:
         _Col("#", lambda r: (str(r["rank"]) if _finite(r.get("rank")) else "–",
                              f"{float(r['rank']):g}" if _finite(r.get("rank")) else ""), "rank by the primary score"),
         _Col("Method", method_cell, text=True),
-        _Col("Status", lambda r: (_status_badge(r["status"]), str(r["status"])), text=True),
+        _Col("Status", _status_cell, "ok, or why the method has no score", text=True),
     ]
     if task == "semantic":
         cols.append(_Col("mIoU", score_cell("miou"), "mean IoU over the foreground pixel classes"))
@@ -1191,22 +1202,17 @@ def _main_table(rows: list[dict], task: str, dataset: str) -> str:
             _Col("Precision", score_cell("precision")),
             _Col("Recall", score_cell("recall")),
             _Col("Mean IoU", score_cell("mean_iou"), "mean IoU of the objects matched at IoU 0.5"),
-            _Col("PQ", score_cell("pq"), "panoptic quality at IoU 0.5"),
             _Col("AP 0.5:0.95", score_cell("ap_dsb"), "TP/(TP+FP+FN) averaged over IoU 0.50:0.05:0.95 (not COCO AP)"),
         ]
     for key, label, title in (("class_accuracy", "Class acc.", "accuracy of the class of matched objects"),
                               ("count_mae", "Count MAE", "mean absolute error of the object count per image"),
-                              ("occupancy_mae", "Occupancy MAE", "mean absolute error of the occupancy per image")):
+                              ("occupancy_mae", "Occup. MAE", "mean absolute error of the occupancy (fraction loaded) per image")):
         if has(key):
             cols.append(_Col(label, score_cell(key), title))
     cols += [
         _Col("Fit", _num_cell("fit_s", _fmt_seconds), "training / tuning wall time (median over seeds)"),
-        _Col("Predict / image", _num_cell("predict_s_per_image", _fmt_seconds), "median prediction time per image"),
-        _Col("Peak memory", _num_cell("peak_mem_mb", _fmt_mem), "peak resident memory of the notebook process"),
-        _Col("Profile", lambda r: (html.escape(str(r.get("profile") or "–")), str(r.get("profile") or "")), text=True),
-        _Col("Seeds", _num_cell("n_seeds", lambda v: str(int(v)))),
-        _Col("Note", lambda r: (html.escape(_short(r.get("reason") or "", 240)), str(r.get("reason") or "")),
-             "why skipped or failed", text=True),
+        _Col("Predict/img", _num_cell("predict_s_per_image", _fmt_seconds), "median prediction time per image"),
+        _Col("Memory", _num_cell("peak_mem_mb", _fmt_mem), "peak resident memory of the notebook process"),
     ]
 
     def row_class(r):
@@ -1234,7 +1240,7 @@ def _semantic_long(ctx: _Context, name: str, info):
 
 
 def _classification_long(ctx: _Context, name: str, info):
-    """Per-method, per-true-class accuracy (:func:`bench.results.classification_scores`), or None."""
+    """Per-method, per-class one-vs-rest scores (:func:`bench.results.classification_scores`), or None."""
     from .results import classification_scores
 
     df = _rows_of(ctx, "classification", name)
@@ -1360,13 +1366,14 @@ def _overview_pareto(ctx: _Context, board) -> str | None:
     return _save_figure(ctx, fig, "book/leaderboards/img/pareto-overview.png")
 
 
-def _per_class_figure(ctx: _Context, df, name: str) -> str | None:
+def _per_class_figure(ctx: _Context, df, name: str, value: str) -> str | None:
     """:func:`bench.viz.per_class_bars` of a per-class score table."""
     from .viz import per_class_bars
 
     if df is None or not len(df):
         return None
-    return _save_figure(ctx, per_class_bars(df), f"book/leaderboards/datasets/img/{_slug(name)}-per-class.png")
+    fig = per_class_bars(df, value=value)
+    return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-per-class.png")
 
 
 def _sweep_figure(ctx: _Context, rows, name: str) -> str | None:
@@ -1785,6 +1792,7 @@ def _stage_notebooks(ctx: _Context) -> None:
                        f"run `{ctx.results.run_id}` has no executed copy of it")
                     + ". Open it in Colab (button above) or run the benchmark to see its results.\n```")
         _insert_note(nb, note)
+        _local_badges(nb, dst_rel)
         ctx.stage.write_text(dst_rel, nbformat.writes(nb))
 
 
@@ -1825,6 +1833,19 @@ def _provenance_note(ctx: _Context, cell) -> str:
         f"`{str(cell.get('git_sha') or '')[:10]}`. The other methods and datasets this notebook ran on are on the "
         f"leaderboards ({ctx.board_link(str(cell['dataset']))}).\n```"
     )
+
+
+#: The "Open in Colab" badge image of the notebooks, served by Google.
+_REMOTE_BADGE = "https://colab.research.google.com/assets/colab-badge.svg"
+
+
+def _local_badges(nb, rel: str) -> None:
+    """Point the notebook's Colab badge images at the book's own copy, so that pages load
+    nothing from third parties (the links themselves still go to Colab)."""
+    local = posixpath.relpath("book/_static/colab-badge.svg", posixpath.dirname(rel))
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and _REMOTE_BADGE in cell.source:
+            cell.source = cell.source.replace(_REMOTE_BADGE, local)
 
 
 def _insert_note(nb, text: str) -> None:

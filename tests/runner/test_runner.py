@@ -236,3 +236,55 @@ def test_run_config_validates_arguments(make_config, tmp_path):
         run_config(cfg, root=tmp_path, jobs=0)
     with pytest.raises(KeyError, match="unknown method 'nope'"):
         run_config(parse_config({"name": "x", "methods": ["nope"], "datasets": ["nih3t3"]}), root=tmp_path)
+
+
+TUTORIAL = '''---
+jupytext:
+  text_representation:
+    extension: .md
+    format_name: myst
+kernelspec:
+  display_name: Python 3
+  language: python
+  name: python3
+bench:
+  kind: tutorial
+---
+
+# A tutorial
+
+```{code-cell} ipython3
+:tags: [parameters]
+
+profile = "quick"
+limit = None
+greeting = "hello"
+```
+
+```{code-cell} ipython3
+f"{greeting} {profile} {limit}"
+```
+'''
+
+
+def test_tutorials_run_once_per_run_and_are_cached(testmethods, make_config, tmp_path, monkeypatch):
+    import bench.runner.notebooks as nbmod
+
+    nb_dir = tmp_path / "notebooks"
+    nb_dir.mkdir()
+    (nb_dir / "tut.md").write_text(TUTORIAL)
+    monkeypatch.setattr(nbmod, "notebooks_dir", lambda: nb_dir)
+    cfg = make_config(["test_skips"], tutorials=[{"name": "tut", "parameters": {"greeting": "hi"}}])
+    report = run_config(cfg, root=tmp_path / "runs", progress=False)
+    assert report.tutorials == {"tut": "ok"}
+    nb = json.loads((report.run_dir / "tutorials" / "tut.ipynb").read_text())
+    texts = ["".join(o["data"]["text/plain"]) for c in nb["cells"] for o in c.get("outputs", []) if "data" in o]
+    assert texts == ["'hi ci None'"]  # the run's profile, the override, the declared limit
+    rec = json.loads((report.run_dir / "tutorials" / "tut.json").read_text())
+    assert rec["executed_notebook"] == "tutorials/tut.ipynb"
+    assert load_run(report.run_dir).manifest["tutorials"] == {"tut": "ok"}
+    again = run_config(cfg, root=tmp_path / "runs", progress=False)
+    assert again.tutorials == {"tut": "ok"} and again.executed == []
+    with pytest.raises(ValueError, match="has no parameter"):
+        run_config(make_config(["test_skips"], tutorials=[{"name": "tut", "parameters": {"nope": 1}}]),
+                   root=tmp_path / "runs2", progress=False)

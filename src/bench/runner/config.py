@@ -16,6 +16,8 @@ A configuration is a YAML file (``benchmark/configs/*.yaml``)::
     datasets: [synth-lyso-easy, nih3t3]
     exclude:                     # optional (method, dataset) glob pairs
       - {method: "sam*", dataset: "*"}
+    tutorials:                   # optional: tutorial notebooks executed once per run
+      - tutorial_metrics         #   (notebooks/<name>.md), or {name: ..., parameters: {...}}
 
 :func:`load_config` validates it and :attr:`RunConfig.hash` identifies its content.
 """
@@ -31,10 +33,10 @@ from typing import Any
 
 from .experiment import PROFILES, SPLITS_SCORED
 
-__all__ = ["RunConfig", "MethodEntry", "load_config", "parse_config"]
+__all__ = ["RunConfig", "MethodEntry", "TutorialEntry", "load_config", "parse_config"]
 
 _TOP_KEYS = {"name", "description", "profile", "split", "seeds", "timeout_s", "limit", "methods",
-             "datasets", "exclude"}
+             "datasets", "exclude", "tutorials"}
 _METHOD_KEYS = {"id", "timeout_s", "profile", "notebook"}
 
 
@@ -46,6 +48,14 @@ class MethodEntry:
     timeout_s: float | None = None
     profile: str | None = None
     notebook: str | None = None
+
+
+@dataclass(frozen=True)
+class TutorialEntry:
+    """A tutorial notebook executed once per run, with parameter overrides."""
+
+    name: str
+    parameters: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,7 @@ class RunConfig:
     timeout_s: float = 900.0
     limit: int | None = None
     exclude: tuple[tuple[str, str], ...] = ()
+    tutorials: tuple[TutorialEntry, ...] = ()
     path: str = field(default="", compare=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -69,6 +80,10 @@ class RunConfig:
         d.pop("path")
         d["methods"] = [{k: v for k, v in m.items() if v is not None} for m in d["methods"]]
         d["exclude"] = [{"method": m, "dataset": ds} for m, ds in self.exclude]
+        d["tutorials"] = [{"name": t.name, "parameters": dict(t.parameters)} if t.parameters else t.name
+                          for t in self.tutorials]
+        if not d["tutorials"]:
+            d.pop("tutorials")
         return d
 
     @property
@@ -158,6 +173,19 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
             raise _err(where, f"`exclude[{i}]` must be a mapping with `method` and/or `dataset`, got {e!r}")
         exclude.append((str(e.get("method", "*")), str(e.get("dataset", "*"))))
 
+    tutorials = []
+    for i, t in enumerate(doc.get("tutorials") or []):
+        if isinstance(t, str):
+            t = {"name": t}
+        if not isinstance(t, dict) or "name" not in t or set(t) - {"name", "parameters"}:
+            raise _err(where, f"`tutorials[{i}]` must be a name or a mapping with `name` and `parameters`, got {t!r}")
+        params = t.get("parameters") or {}
+        if not isinstance(params, dict):
+            raise _err(where, f"`tutorials[{i}].parameters` must be a mapping, got {params!r}")
+        tutorials.append(TutorialEntry(name=str(t["name"]), parameters=dict(params)))
+    if len({t.name for t in tutorials}) != len(tutorials):
+        raise _err(where, "`tutorials` lists a notebook more than once")
+
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise _err(where, f"`description` must be a string, got {description!r}")
@@ -172,6 +200,7 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
         methods=tuple(entries),
         datasets=tuple(datasets),
         exclude=tuple(exclude),
+        tutorials=tuple(tutorials),
         path=where,
     )
 

@@ -69,9 +69,14 @@ class CellSpec:
     git_sha: str | None = None
     threads: int | None = None
     params: dict = field(default_factory=dict)
+    #: ``"method"`` (a method notebook: must save ``result.json``) or ``"tutorial"``
+    #: (must run top to bottom; its parameters are ``params``)
+    kind: str = "method"
 
     def parameters(self) -> dict:
         """The notebook parameters (papermill injects them after the ``parameters`` cell)."""
+        if self.kind == "tutorial":
+            return dict(self.params)
         return {
             "method_id": self.method_id,
             "dataset": self.dataset,
@@ -205,10 +210,13 @@ def execute_cell(spec: CellSpec, workdir: str | Path) -> dict:
     record["wall_s"] = time.perf_counter() - t0
     record["finished"] = now()
     if output.is_file():
-        record["executed_notebook"] = f"cells/{spec.cell_id}/{NOTEBOOK_NAME}"  # relative to the run folder
+        folder = "tutorials" if spec.kind == "tutorial" else "cells"
+        record["executed_notebook"] = f"{folder}/{spec.cell_id}/{NOTEBOOK_NAME}"  # relative to the run folder
     result_path = workdir / "result.json"
     if timed_out:
         record.update(status="timeout", reason=f"exceeded the per-cell limit of {spec.timeout_s:g} s")
+    elif rc == 0 and spec.kind == "tutorial":
+        record["status"] = "ok"
     elif rc == 0 and result_path.is_file():
         result = json.loads(result_path.read_text())
         record.update({k: v for k, v in result.items() if k not in ("cell_id",)})
@@ -226,7 +234,8 @@ def execute_cell(spec: CellSpec, workdir: str | Path) -> dict:
             record.update(status="failed", reason=f"papermill exited with code {rc}: {tail[-300:]}",
                           error={"ename": "PapermillError", "evalue": f"exit code {rc}", "traceback": tail})
     if record["status"] != "ok":
-        for key in ("fit_s", "predict_s_per_image", "predict_s_total", "peak_mem_mb", "n_images"):
+        for key in ("fit_s", "predict_s_per_image", "predict_s_total", "peak_mem_mb", "n_images", "fit_cpu_s",
+                    "predict_cpu_s", "cpu_s"):
             record.setdefault(key, None)
     result_path.unlink(missing_ok=True)
     return record

@@ -75,6 +75,12 @@ def make_method(method_id: str, *, profile: str = "quick") -> Method:
     return method
 
 
+def _cpu_s() -> float:
+    """CPU seconds (user + system, all threads) used by this process so far."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return float(r.ru_utime + r.ru_stime)
+
+
 def _peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB (``ru_maxrss``)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -139,6 +145,8 @@ class Experiment:
         if reason:
             raise CellSkipped(reason)
         self.fit_s: float | None = None
+        self.fit_cpu_s: float | None = None
+        self.predict_cpu_s: float | None = None
         self.predict_s: list[float] = []
         self.images: list[Sample] = []
         self.predictions: list[Prediction] = []
@@ -156,9 +164,10 @@ class Experiment:
 
         train, val = load_fit_data(self.dataset_name, limit=self.limit, progress=True)
         logger.info("fitting %s on %d train / %d val images", self.method_id, len(train), len(val))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), _cpu_s()
         self.method.fit(train, val, rng=self.seed)
         self.fit_s = time.perf_counter() - t0
+        self.fit_cpu_s = _cpu_s() - c0
         return self.method
 
     def _load_images(self) -> list[Sample]:
@@ -176,11 +185,13 @@ class Experiment:
             raise RuntimeError("call `fit()` before `predict()`")
         self.images = self._load_images()
         self.predictions, self.predict_s = [], []
+        c0 = _cpu_s()
         for sample in tqdm(self.images, desc=f"predict {self.method_id}", leave=False):
             t0 = time.perf_counter()
             pred = self.method.predict_full(sample)
             self.predict_s.append(time.perf_counter() - t0)
             self.predictions.append(pred)
+        self.predict_cpu_s = _cpu_s() - c0
         return self.predictions
 
     @property
@@ -228,6 +239,9 @@ class Experiment:
             "predict_s_per_image": float(np.median(self.predict_s)) if self.predict_s else None,
             "predict_s_total": float(np.sum(self.predict_s)) if self.predict_s else None,
             "peak_mem_mb": _peak_rss_mb(),
+            "fit_cpu_s": self.fit_cpu_s,
+            "predict_cpu_s": self.predict_cpu_s,
+            "cpu_s": _cpu_s(),
         }
 
     def save(self) -> Path:

@@ -40,7 +40,8 @@ from .config import RunConfig
 from .execute import CellSpec, execute_cell, execute_cell_packed
 from .provenance import code_version, git_state, hardware, now, package_versions
 
-__all__ = ["PlannedCell", "RunReport", "plan_run", "run_config", "cell_id", "default_run_id", "EXECUTORS"]
+__all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "run_config", "cell_id", "default_run_id",
+           "EXECUTORS"]
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class RunReport:
     statuses: dict[str, str] = field(default_factory=dict)
     wall_s: float = 0.0
     cell_wall_s: dict[str, float] = field(default_factory=dict)
+    tutorials: dict[str, str] = field(default_factory=dict)
 
     def counts(self) -> dict[str, int]:
         out = {s: 0 for s in STATUSES}
@@ -199,6 +201,58 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
     return cells, {"code_version": version, "git": git, "data": data}
 
 
+def _declared_parameters(nb) -> set[str]:
+    import ast
+
+    cell = next(c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", []))
+    names = set()
+    for node in ast.walk(ast.parse(cell.source)):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+    return names
+
+
+def plan_tutorials(config: RunConfig, context: dict, *, threads: int | None = None) -> list[CellSpec]:
+    """Specs of the tutorial notebooks of `config` (run once per run, see ``tutorials:``).
+
+    A tutorial gets the run's ``profile``, first seed, ``split`` and ``limit`` for the
+    parameters its ``parameters`` cell declares, then the configuration's overrides.
+    """
+    import nbformat
+
+    from .notebooks import notebook_json, notebook_meta, notebooks_dir
+
+    specs = []
+    for entry in config.tutorials:
+        path = notebooks_dir() / f"{entry.name}.md"
+        if not path.is_file():
+            raise ValueError(f"{config.path}: tutorial {entry.name!r}: {path} does not exist")
+        meta = notebook_meta(path) or {}
+        if meta.get("kind") != "tutorial":
+            raise ValueError(f"{config.path}: {path} is not a tutorial notebook (front matter bench.kind)")
+        text = notebook_json(path)
+        declared = _declared_parameters(nbformat.reads(text, as_version=4))
+        defaults = {"profile": config.profile, "seed": config.seeds[0], "split": config.split,
+                    "limit": config.limit, "output_dir": "."}
+        params = {k: v for k, v in defaults.items() if k in declared}
+        unknown = sorted(set(entry.parameters) - declared)
+        if unknown:
+            raise ValueError(f"{config.path}: tutorial {entry.name!r} has no parameter(s) {unknown}; "
+                             f"it declares {sorted(declared)}")
+        params.update(entry.parameters)
+        sha = hashlib.sha256(text.encode()).hexdigest()[:16]
+        key_src = json.dumps({"tutorial": entry.name, "parameters": params, "notebook_sha": sha,
+                              "data": context["data"]}, sort_keys=True, default=str)
+        specs.append(CellSpec(
+            cell_id=entry.name, method_id="", method="", dataset="", split=config.split, seed=config.seeds[0],
+            profile=config.profile, limit=config.limit, timeout_s=float(config.timeout_s), notebook=_relative(path),
+            notebook_json=text, cache_key=hashlib.sha256(f"{key_src}|{context['code_version']}".encode()).hexdigest()[:20],
+            code_version=context["code_version"], data_hash="", git_sha=context["git"]["sha"], threads=threads,
+            params=params, kind="tutorial",
+        ))
+    return specs
+
+
 # ----------------------------------------------------------------- the folder
 class _RunFolder:
     """A run folder held under an exclusive lock."""
@@ -207,6 +261,7 @@ class _RunFolder:
         self.path = path
         self.cells = path / "cells"
         self.cells.mkdir(parents=True, exist_ok=True)
+        self.tutorials = path / "tutorials"
         self._lock = open(path / ".lock", "w")
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -216,10 +271,33 @@ class _RunFolder:
         for p in self.cells.iterdir():  # leftovers of a killed run
             if p.name.startswith((".tmp-", ".old-")):
                 shutil.rmtree(p, ignore_errors=True)
+        if self.tutorials.is_dir():
+            for p in self.tutorials.glob(".*"):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
     def close(self):
         fcntl.flock(self._lock, fcntl.LOCK_UN)
         self._lock.close()
+
+    def existing_tutorial(self, name: str) -> dict | None:
+        p = self.tutorials / f"{name}.json"
+        try:
+            return json.loads(p.read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def commit_tutorial(self, tmp: Path, name: str, record: dict) -> None:
+        """``tutorials/<name>.ipynb`` (the executed notebook) and ``tutorials/<name>.json``."""
+        self.tutorials.mkdir(exist_ok=True)
+        nb = tmp / "notebook.ipynb"
+        if nb.is_file():
+            os.replace(nb, self.tutorials / f"{name}.ipynb")
+            record["executed_notebook"] = f"tutorials/{name}.ipynb"
+        else:
+            (self.tutorials / f"{name}.ipynb").unlink(missing_ok=True)
+            record["executed_notebook"] = ""
+        write_json(self.tutorials / f"{name}.json", record)
+        shutil.rmtree(tmp, ignore_errors=True)
 
     def existing(self, cid: str) -> dict | None:
         d = self.cells / cid
@@ -230,8 +308,12 @@ class _RunFolder:
         except ValueError:
             return None
 
-    def new_tmp(self, cid: str) -> Path:
-        p = self.cells / f".tmp-{cid}-{uuid.uuid4().hex[:8]}"
+    def new_tmp(self, cid: str, kind: str = "method") -> Path:
+        base = self.cells
+        if kind == "tutorial":
+            base = self.tutorials
+            base.mkdir(exist_ok=True)
+        p = base / f".tmp-{cid}-{uuid.uuid4().hex[:8]}"
         p.mkdir()
         return p
 
@@ -274,7 +356,7 @@ def _local_executor(specs: list[CellSpec], folder: _RunFolder, jobs: int) -> Ite
     with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
         futures = {}
         for spec in specs:
-            tmp = folder.new_tmp(spec.cell_id)
+            tmp = folder.new_tmp(spec.cell_id, spec.kind)
             futures[pool.submit(execute_cell, spec, tmp)] = (spec, tmp)
         try:
             for fut in cf.as_completed(futures):
@@ -300,7 +382,7 @@ def _dask_executor(specs: list[CellSpec], folder: _RunFolder, scheduler: str) ->
             for fut in as_completed(list(futures), loop=client.loop):
                 spec = futures[fut]
                 record, files = fut.result()
-                tmp = folder.new_tmp(spec.cell_id)
+                tmp = folder.new_tmp(spec.cell_id, spec.kind)
                 folder.write_files(tmp, files)
                 yield spec, tmp, record
         except BaseException:
@@ -373,6 +455,7 @@ def run_config(
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         threads = max(1, cores // jobs) if executor == "local" else None
         cells, context = plan_run(config, threads=threads)
+        tutorials = plan_tutorials(config, context, threads=threads)
         manifest_path = run_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
         invocation = {"started": now(), "finished": None, "executor": executor, "jobs": jobs,
@@ -412,15 +495,33 @@ def run_config(
             else:
                 pending.append(c.spec)
         manifest["cells"].update(report.statuses)
+        manifest["tutorials"] = {t.cell_id: (manifest.get("tutorials") or {}).get(t.cell_id) for t in tutorials}
+        for t in tutorials:
+            old = folder.existing_tutorial(t.cell_id)
+            if not force and old is not None and old.get("cache_key") == t.cache_key and (
+                    old.get("status") == "ok" or not retry_failed):
+                report.tutorials[t.cell_id] = old["status"]
+            else:
+                pending.append(t)
         logger.info("run %s: %d cells, %d cached, %d skipped at planning, %d to run (%s, jobs=%d)",
                     run_id, len(cells), len(report.cached), len(report.executed), len(pending), executor, jobs)
 
-        bar = tqdm(total=len(cells), initial=len(cells) - len(pending), desc=f"bench run {config.name}",
+        total = len(cells) + len(tutorials)
+        bar = tqdm(total=total, initial=total - len(pending), desc=f"bench run {config.name}",
                    unit="cell", disable=not progress)
         try:
             stream = (_local_executor(pending, folder, jobs) if executor == "local"
                       else _dask_executor(pending, folder, scheduler))
             for spec, tmp, record in stream:
+                if spec.kind == "tutorial":
+                    folder.commit_tutorial(tmp, spec.cell_id, record)
+                    report.tutorials[spec.cell_id] = record["status"]
+                    manifest["tutorials"][spec.cell_id] = record["status"]
+                    write_json(manifest_path, manifest)
+                    logger.info("tutorial %s: %s in %.1f s %s", spec.cell_id, record["status"],
+                                record.get("wall_s") or 0.0, record.get("reason", ""))
+                    bar.update(1)
+                    continue
                 folder.commit(tmp, spec.cell_id, record)
                 report.executed.append(spec.cell_id)
                 report.statuses[spec.cell_id] = record["status"]

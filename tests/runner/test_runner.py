@@ -288,3 +288,21 @@ def test_tutorials_run_once_per_run_and_are_cached(testmethods, make_config, tmp
     with pytest.raises(ValueError, match="has no parameter"):
         run_config(make_config(["test_skips"], tutorials=[{"name": "tut", "parameters": {"nope": 1}}]),
                    root=tmp_path / "runs2", progress=False)
+
+
+def test_interrupted_run_kills_its_kernels_and_commits_nothing_more(testmethods, make_config, tmp_path):
+    import psutil
+
+    cfg = make_config(["test_threshold", {"id": "test_hangs", "timeout_s": 300}], seeds=(0,))
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+
+    def interrupt(record):
+        raise KeyboardInterrupt
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        run_config(cfg, root=tmp_path, jobs=2, progress=False, on_cell=interrupt)
+    assert time.monotonic() - t0 < 120  # did not wait for the hanging cell
+    assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
+    done = [p.parent.name for p in (tmp_path / f"t-{cfg.hash[:8]}" / "cells").glob("*/cell.json")]
+    assert [d.split("__")[-2] for d in done] == ["test_threshold"]

@@ -12,7 +12,8 @@ A configuration is a YAML file (``benchmark/configs/*.yaml``)::
     methods:                     # ids, or mappings with per-method overrides
       - isodata_watershed
       - id: unet5x64
-        timeout_s: 1200          # optional: timeout_s, profile, notebook
+        timeout_s: 1200          # optional: timeout_s, profile, notebook,
+        datasets: [synth-lyso]   #   datasets (a subset of the list below)
     datasets: [synth-lyso-easy, nih3t3]
     exclude:                     # optional (method, dataset) glob pairs
       - {method: "sam*", dataset: "*"}
@@ -37,7 +38,7 @@ __all__ = ["RunConfig", "MethodEntry", "TutorialEntry", "load_config", "parse_co
 
 _TOP_KEYS = {"name", "description", "profile", "split", "seeds", "timeout_s", "limit", "methods",
              "datasets", "exclude", "tutorials"}
-_METHOD_KEYS = {"id", "timeout_s", "profile", "notebook"}
+_METHOD_KEYS = {"id", "timeout_s", "profile", "notebook", "datasets"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class MethodEntry:
     timeout_s: float | None = None
     profile: str | None = None
     notebook: str | None = None
+    #: run only on these datasets (a subset of the configuration's), else on all
+    datasets: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,10 @@ class RunConfig:
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("path")
-        d["methods"] = [{k: v for k, v in m.items() if v is not None} for m in d["methods"]]
+        d["methods"] = [{k: (list(v) if isinstance(v, tuple) else v) for k, v in m.items() if v is not None}
+                        for m in d["methods"]]
+        d["seeds"] = list(self.seeds)
+        d["datasets"] = list(self.datasets)
         d["exclude"] = [{"method": m, "dataset": ds} for m, ds in self.exclude]
         d["tutorials"] = [{"name": t.name, "parameters": dict(t.parameters)} if t.parameters else t.name
                           for t in self.tutorials]
@@ -92,6 +98,10 @@ class RunConfig:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
     def excluded(self, method_id: str, dataset: str) -> bool:
+        """Whether the cell (method, dataset) is left out by ``exclude`` or the method's ``datasets``."""
+        for m in self.methods:
+            if m.id == method_id and m.datasets is not None and dataset not in m.datasets:
+                return True
         return any(fnmatch.fnmatchcase(method_id, m) and fnmatch.fnmatchcase(dataset, d) for m, d in self.exclude)
 
 
@@ -155,7 +165,11 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
         nb = m.get("notebook")
         if nb is not None and not isinstance(nb, str):
             raise _err(where, f"`methods[{i}].notebook` must be a path, got {nb!r}")
-        entries.append(MethodEntry(id=m["id"], timeout_s=None if t is None else float(t), profile=p, notebook=nb))
+        ds = m.get("datasets")
+        if ds is not None and (not isinstance(ds, list) or not ds or not all(isinstance(d, str) for d in ds)):
+            raise _err(where, f"`methods[{i}].datasets` must be a non-empty list of names, got {ds!r}")
+        entries.append(MethodEntry(id=m["id"], timeout_s=None if t is None else float(t), profile=p, notebook=nb,
+                                   datasets=None if ds is None else tuple(ds)))
     ids = [e.id for e in entries]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -166,6 +180,11 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
         raise _err(where, f"`datasets` must be a non-empty list of names, got {datasets!r}")
     if len(set(datasets)) != len(datasets):
         raise _err(where, f"`datasets` has duplicates: {datasets}")
+
+    for i, e in enumerate(entries):
+        extra = sorted(set(e.datasets or ()) - set(datasets))
+        if extra:
+            raise _err(where, f"`methods[{i}].datasets` names {extra}, which are not in `datasets`")
 
     exclude = []
     for i, e in enumerate(doc.get("exclude") or []):

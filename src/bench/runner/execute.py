@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,13 +165,19 @@ def _tail(path: Path, n: int = 2000) -> str:
         return ""
 
 
-def execute_cell(spec: CellSpec, workdir: str | Path) -> dict:
+def execute_cell(spec: CellSpec, workdir: str | Path, *, cancel: threading.Event | None = None) -> dict:
     """Run the cell's notebook with papermill in `workdir` and return its record.
 
     `workdir` receives the executed notebook (:data:`NOTEBOOK_NAME`), the log,
     and whatever the notebook saves (``tables/``, ``predictions/``, ``figures/``,
     ``result.json``). Nothing here raises for a failing notebook: the record says
     what happened.
+
+    Parameters
+    ----------
+    cancel : threading.Event, optional
+        When set (the runner was interrupted), the papermill process and its
+        kernel are killed and :class:`KeyboardInterrupt` is raised.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -196,14 +203,23 @@ def execute_cell(spec: CellSpec, workdir: str | Path) -> dict:
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_thread_env(spec.threads),
                                     cwd=workdir)
+            deadline = time.monotonic() + spec.timeout_s
             try:
-                rc = proc.wait(timeout=spec.timeout_s)
-            except subprocess.TimeoutExpired:
-                timed_out = True
+                while True:
+                    try:
+                        rc = proc.wait(timeout=max(0.01, min(0.5, deadline - time.monotonic())))
+                        break
+                    except subprocess.TimeoutExpired:
+                        if cancel is not None and cancel.is_set():
+                            raise KeyboardInterrupt(f"cell {spec.cell_id} cancelled") from None
+                        if time.monotonic() >= deadline:
+                            timed_out = True
+                            kill_tree(proc.pid)
+                            rc = proc.wait()
+                            break
+            except BaseException:  # interrupted: never leave a kernel behind
                 kill_tree(proc.pid)
-                rc = proc.wait()
-            except BaseException:  # KeyboardInterrupt: never leave a kernel behind
-                kill_tree(proc.pid)
+                proc.wait()
                 raise
     finally:
         Path(input_path).unlink(missing_ok=True)

@@ -29,6 +29,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -353,16 +354,18 @@ def _reusable(old: dict | None, cell: PlannedCell, *, force: bool, retry_failed:
 
 # ------------------------------------------------------------------ executors
 def _local_executor(specs: list[CellSpec], folder: _RunFolder, jobs: int) -> Iterator[tuple[CellSpec, Path, dict]]:
+    cancel = threading.Event()
     with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
         futures = {}
         for spec in specs:
             tmp = folder.new_tmp(spec.cell_id, spec.kind)
-            futures[pool.submit(execute_cell, spec, tmp)] = (spec, tmp)
+            futures[pool.submit(execute_cell, spec, tmp, cancel=cancel)] = (spec, tmp)
         try:
             for fut in cf.as_completed(futures):
                 spec, tmp = futures[fut]
                 yield spec, tmp, fut.result()
-        except BaseException:
+        except BaseException:  # Ctrl-C or an error here: stop the running cells, start no other
+            cancel.set()
             for f in futures:
                 f.cancel()
             raise
@@ -509,9 +512,9 @@ def run_config(
         total = len(cells) + len(tutorials)
         bar = tqdm(total=total, initial=total - len(pending), desc=f"bench run {config.name}",
                    unit="cell", disable=not progress)
+        stream = (_local_executor(pending, folder, jobs) if executor == "local"
+                  else _dask_executor(pending, folder, scheduler))
         try:
-            stream = (_local_executor(pending, folder, jobs) if executor == "local"
-                      else _dask_executor(pending, folder, scheduler))
             for spec, tmp, record in stream:
                 if spec.kind == "tutorial":
                     folder.commit_tutorial(tmp, spec.cell_id, record)
@@ -538,6 +541,7 @@ def run_config(
                 if on_cell is not None:
                     on_cell(record)
         finally:
+            stream.close()  # on an interruption: stops the running cells (kills their kernels)
             bar.close()
         invocation.update(finished=now(), executed=len(report.executed), cached=len(report.cached))
         manifest["updated"] = now()

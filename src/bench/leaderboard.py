@@ -95,7 +95,8 @@ def _fmt(v) -> str:
 
 
 def format_leaderboard(
-    df: pd.DataFrame, fmt: str = "markdown", *, columns: Sequence[str] | None = SHORT_COLUMNS
+    df: pd.DataFrame, fmt: str = "markdown", *, columns: Sequence[str] | None = SHORT_COLUMNS,
+    max_reason: int = 70,
 ) -> str:
     """Render a leaderboard as a markdown table, CSV or an HTML table.
 
@@ -107,6 +108,8 @@ def format_leaderboard(
         Output format. CSV keeps full precision; the others round to 3 decimals.
     columns : sequence of str, optional
         Columns to show (default :data:`SHORT_COLUMNS`; ``None`` for all).
+    max_reason : int, optional
+        Markdown only: reasons longer than this are cut (CSV and HTML keep them whole).
     """
     if fmt not in FORMATS:
         raise ValueError(f"`fmt` must be one of {FORMATS}, got {fmt!r}")
@@ -115,6 +118,8 @@ def format_leaderboard(
     if fmt == "csv":
         return sub.to_csv(index=False)
     text = sub.map(_fmt) if len(sub) else sub.astype(str)
+    if fmt == "markdown" and "reason" in text.columns:  # keep the terminal table readable
+        text["reason"] = [r if len(r) <= max_reason else r[: max_reason - 3] + "..." for r in text["reason"]]
     if fmt == "html":
         return text.to_html(index=False, escape=True, classes="bench-leaderboard", border=0)
     widths = {c: max([len(c), *(len(v) for v in text[c])]) for c in cols}

@@ -144,4 +144,4 @@ def make_config(test_notebook, tiny_dataset):
 def _stable_code_version(monkeypatch):
     """Other people edit the source tree while tests run; pin the code version so the
     cache tests test the cache, not the stillness of the working tree."""
-    monkeypatch.setattr("bench.runner.run.code_version", lambda: "test-code-version")
+    monkeypatch.setattr("bench.runner.run.code_version", lambda families=None: "test-code-version")

@@ -134,7 +134,7 @@ def test_changed_code_version_invalidates_the_cache(testmethods, make_config, tm
     cfg = make_config(["test_threshold"])
     first = run_config(cfg, root=tmp_path, progress=False)
     assert first.executed and first.statuses[first.executed[0]] == "ok"
-    monkeypatch.setattr(run_mod, "code_version", lambda: "another-version")
+    monkeypatch.setattr(run_mod, "code_version", lambda families=None: "another-version")
     cells, _ = plan_run(cfg)
     old = json.loads((first.run_dir / "cells" / cells[0].cell_id / "cell.json").read_text())
     assert old["cache_key"] != cells[0].spec.cache_key
@@ -182,7 +182,7 @@ def test_killed_run_resumes_with_only_the_rest(testmethods, make_config, tmp_pat
         mod = importlib.util.module_from_spec(spec); sys.modules["runner_testmethods"] = mod
         spec.loader.exec_module(mod); mod.register()
         import bench.runner.run
-        bench.runner.run.code_version = lambda: "test-code-version"  # as the test's fixture
+        bench.runner.run.code_version = lambda families=None: "test-code-version"  # as the fixture
         from bench.runner import parse_config, run_config
         cfg = parse_config(json.load(open({str(cfg_path)!r})))
         run_config(cfg, root={str(tmp_path)!r}, jobs=1, progress=False)
@@ -306,3 +306,20 @@ def test_interrupted_run_kills_its_kernels_and_commits_nothing_more(testmethods,
     assert {p.pid for p in psutil.Process().children(recursive=True)} - before == set()
     done = [p.parent.name for p in (tmp_path / f"t-{cfg.hash[:8]}" / "cells").glob("*/cell.json")]
     assert [d.split("__")[-2] for d in done] == ["test_threshold"]
+
+
+def test_code_version_is_scoped_to_the_method_family(tmp_path, monkeypatch):
+    import bench.runner.provenance as prov
+
+    files = {"scoring.py": "a", "book.py": "b", "methods/base.py": "c", "methods/unet/m.py": "d",
+             "methods/classical/k.py": "e", "methods/lonely.py": "f"}
+    monkeypatch.setattr(prov, "_source_digests", lambda: dict(files))
+    v_all, v_unet, v_cls = prov.code_version(), prov.code_version(["unet"]), prov.code_version(["classical"])
+    files["methods/unet/m.py"] = "d2"  # edit the U-Net family
+    assert prov.code_version(["classical"]) == v_cls
+    assert prov.code_version(["unet"]) != v_unet and prov.code_version() != v_all
+    files["book.py"] = "b2"  # the book is not cell code
+    assert prov.code_version(["classical"]) == v_cls
+    files["scoring.py"] = "a2"  # the core is
+    assert prov.code_version(["classical"]) != v_cls
+    assert prov.method_family("bench.methods.unet.method") == "unet"

@@ -12,8 +12,10 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Iterable
 
-__all__ = ["code_version", "git_state", "package_versions", "hardware", "now", "PACKAGES"]
+__all__ = ["code_version", "method_family", "git_state", "package_versions", "hardware", "now", "PACKAGES",
+           "NOT_CELL_CODE"]
 
 #: Distributions whose versions go into every manifest (absent ones are recorded as None).
 PACKAGES = (
@@ -32,29 +34,62 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-def code_version(*, extra_dirs: tuple[Path, ...] | None = None) -> str:
-    """Hash of the source code a cell depends on: ``src/bench/**/*.py`` and ``notebooks/*.md``.
+#: Modules no cell depends on (the book, the leaderboard, the command line): editing
+#: them never invalidates cached cells.
+NOT_CELL_CODE = ("book.py", "leaderboard.py", "cli.py", "runner/cli.py")
+
+
+def _source_digests() -> dict[str, str]:
+    """SHA-256 of every ``*.py`` file of the package, by path relative to it."""
+    pkg = _package_dir()
+    out = {}
+    for p in sorted(pkg.glob("**/*.py")):
+        if "__pycache__" in p.parts:
+            continue
+        out[p.relative_to(pkg).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+def method_family(module: str) -> str | None:
+    """The sub-package (or module) of :mod:`bench.methods` holding a method class.
+
+    >>> method_family("bench.methods.classical.isodata_watershed")
+    'classical'
+    >>> method_family("bench.methods.base") is None
+    True
+    """
+    parts = module.split(".")
+    if len(parts) < 3 or parts[:2] != ["bench", "methods"] or parts[2] in ("base", "builtin", "__init__"):
+        return None
+    return parts[2]
+
+
+def code_version(families: Iterable[str] | None = None) -> str:
+    """Hash of the source code a cell depends on.
 
     Content-based (not git-based), so it is the same in a clone, an installed
     package and a cluster node with the same code, and it changes with any
-    uncommitted edit.
-    """
-    from .notebooks import notebooks_dir
+    uncommitted edit. It covers every module of the package except
+    :data:`NOT_CELL_CODE`; with `families`, the method packages under
+    ``bench/methods/`` other than those are left out too, so that editing one
+    method family does not invalidate the cached cells of the others. (Notebooks
+    enter a cell's cache key through their own content hash.)
 
+    Parameters
+    ----------
+    families : iterable of str, optional
+        Method families (:func:`method_family`) the cell uses; ``None``: all.
+    """
+    keep = None if families is None else set(families)
     h = hashlib.sha256()
-    pkg = _package_dir()
-    dirs = [(pkg, "**/*.py")]
-    nbs = notebooks_dir() if extra_dirs is None else None
-    if nbs is not None and nbs.is_dir():
-        dirs.append((nbs, "*.md"))
-    for d in extra_dirs or ():
-        dirs.append((Path(d), "*.md"))
-    for root, pattern in dirs:
-        for p in sorted(root.glob(pattern)):
-            if "__pycache__" in p.parts:
+    for rel, digest in _source_digests().items():
+        if rel in NOT_CELL_CODE:
+            continue
+        if keep is not None and rel.startswith("methods/"):
+            fam = rel.split("/")[1].removesuffix(".py")
+            if fam not in ("base", "builtin", "__init__") and fam not in keep:
                 continue
-            h.update(str(p.relative_to(root)).encode() + b"\0")
-            h.update(p.read_bytes() + b"\0")
+        h.update(rel.encode() + b"\0" + digest.encode() + b"\0")
     return h.hexdigest()[:16]
 
 

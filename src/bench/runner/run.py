@@ -4,9 +4,11 @@ Planning (:func:`plan_run`) turns a :class:`~bench.runner.config.RunConfig` into
 cells. A cell whose dataset is unavailable here, or whose method declines the
 dataset (``Method.skip``), is recorded as ``skipped`` without starting a kernel.
 Every other cell gets a *cache key*: the hash of its spec (method id, dataset,
-split, seed, profile, limit, notebook), the code version
-(:func:`~bench.runner.provenance.code_version`) and the data hash
-(``Dataset.fingerprint`` of the split's ids). A cell folder whose ``cell.json``
+split, seed, profile, limit, notebook and its content), the code version of what
+the cell runs (:func:`~bench.runner.provenance.code_version` of the core package
+and the method's family -- plus the family of any method its parameters name,
+such as CDL's weak-label method) and the data hash (``Dataset.fingerprint`` of
+the split's ids). A cell folder whose ``cell.json``
 carries the same key is not run again -- whatever its status, unless
 ``retry_failed`` (failed / timeout cells) or ``force`` (all) -- so a second
 invocation re-runs nothing and a killed run resumes with the cells it had not
@@ -154,6 +156,18 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
             data[name] = f"unavailable: {reason}"
         datasets[name] = (ds, reason)
 
+    from ..methods import method_names
+    from .provenance import method_family
+
+    def families(method) -> tuple[str, ...]:
+        """The method's own family, and those of methods its parameters name (CDL's weak labels)."""
+        fams = {method_family(type(method).__module__)}
+        texts = [str(v) for v in method.param_dict().values() if isinstance(v, (str, tuple))]
+        for other in method_names(presets=False):
+            if any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(other)}(?![A-Za-z0-9_])", t) for t in texts):
+                fams.add(method_family(type(get_method(other)).__module__))
+        return tuple(sorted(f for f in fams if f))
+
     methods = []
     nb_cache: dict[str, str] = {}
     nb_sha: dict[str, str] = {}
@@ -165,12 +179,12 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         if str(nb_path) not in nb_cache:
             nb_cache[str(nb_path)] = notebook_json(nb_path)
             nb_sha[str(nb_path)] = hashlib.sha256(nb_cache[str(nb_path)].encode()).hexdigest()[:16]
-        methods.append((entry, method, profile, nb_path))
+        methods.append((entry, method, profile, nb_path, code_version(families(method))))
 
     cells = []
     for name in config.datasets:
         ds, reason = datasets[name]
-        for entry, method, profile, nb_path in methods:
+        for entry, method, profile, nb_path, method_version in methods:
             if config.excluded(entry.id, name):
                 continue
             skip = reason or method.skip(ds.info)
@@ -183,12 +197,12 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                      "notebook_sha": nb_sha[str(nb_path)]},
                     sort_keys=True,
                 )
-                cache_key = hashlib.sha256(f"{key_src}|{version}|{data[name]}".encode()).hexdigest()[:20]
+                cache_key = hashlib.sha256(f"{key_src}|{method_version}|{data[name]}".encode()).hexdigest()[:20]
                 spec = CellSpec(
                     cell_id=cid, method_id=entry.id, method=method.name, dataset=name, split=config.split,
                     seed=seed, profile=profile, limit=config.limit,
                     timeout_s=float(entry.timeout_s or config.timeout_s), notebook=_relative(nb_path),
-                    notebook_json=nb_cache[str(nb_path)], cache_key=cache_key, code_version=version,
+                    notebook_json=nb_cache[str(nb_path)], cache_key=cache_key, code_version=method_version,
                     data_hash=data[name], git_sha=git["sha"], threads=threads, params=params,
                 )
                 if skip:

@@ -39,18 +39,17 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from .scoring import AP_THRESHOLDS, CLASSIFICATION_IOU, TABLE_COLUMNS, TABLES
+from .scoring import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
 
 __all__ = [
     "KEY_COLUMNS",
@@ -722,9 +721,3 @@ def summarize(
             df[c] = np.nan if c not in ("task", "status", "reason", "method", "profile") else ""
     return df[cols]
 
-
-def _finite(x) -> bool:
-    try:
-        return math.isfinite(float(x))
-    except (TypeError, ValueError):
-        return False

@@ -168,10 +168,6 @@ def _match_rows(results, criterion: str) -> list[dict]:
     ]
 
 
-def _n_objects(labels: np.ndarray) -> int:
-    return int(np.unique(labels[labels > 0]).size)
-
-
 def score_image(
     truth: Sample,
     prediction: Prediction,

@@ -32,7 +32,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..results import write_json
 from .provenance import now
 
 __all__ = ["CellSpec", "execute_cell", "execute_cell_packed", "kill_tree", "NOTEBOOK_NAME"]

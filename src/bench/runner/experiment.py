@@ -22,14 +22,12 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
-
 import numpy as np
 import pandas as pd
 
 from ..data import Sample, get_dataset
 from ..methods import Method, Prediction, get_method, parse_method_id
-from ..results import KEY_COLUMNS, write_json, write_table
+from ..results import write_json, write_table
 from ..scoring import Scores, score_predictions, tasks_scored
 
 __all__ = ["Experiment", "CellSkipped", "make_method", "SPLITS_SCORED", "PROFILES"]

@@ -34,9 +34,10 @@ def _package_dir() -> Path:
     return Path(__file__).resolve().parents[1]
 
 
-#: Modules no cell depends on (the book, the leaderboard, the command line): editing
-#: them never invalidates cached cells.
-NOT_CELL_CODE = ("book.py", "leaderboard.py", "cli.py", "runner/cli.py")
+#: Modules no cell's results depend on (the book, the leaderboard, the command line,
+#: the runner's driver): editing them never invalidates cached cells.
+NOT_CELL_CODE = ("book.py", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
+                 "runner/provenance.py", "runner/external.py", "runner/notebooks.py")
 
 
 def _source_digests() -> dict[str, str]:

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -20,7 +21,9 @@ __all__: list[str] = []
 # ------------------------------------------------------------------------ run
 def _configure_run(p) -> None:
     p.add_argument("config", help="run configuration (benchmark/configs/*.yaml)")
-    p.add_argument("--jobs", "-j", type=int, default=1, help="cells run at once locally (default 1)")
+    p.add_argument("--jobs", "-j", type=int, default=None,
+                   help="cells run at once locally (default: the CPU cores, at most 4; each cell gets "
+                        "cores // jobs threads)")
     p.add_argument("--executor", choices=["local", "dask"], default="local", help="where cells run")
     p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
     p.add_argument("--run-id", default=None, help="run folder name (default: <config name>-<config hash>)")
@@ -62,11 +65,15 @@ def _run(args) -> int:
         print(f"run folder: {run_dir}\ncode version: {ctx['code_version']}")
         print(format_table(rows, ["cell", "plan", "cached"]))
         return 0
+    jobs = args.jobs
+    if jobs is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        jobs = max(1, min(cores, 4))
     report = run_config(
         config,
         root=args.root,
         run_id=args.run_id,
-        jobs=args.jobs,
+        jobs=jobs,
         executor=args.executor,
         scheduler=args.scheduler,
         force=args.force,

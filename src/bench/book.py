@@ -12,9 +12,11 @@ at the top of the repository. Everything that depends on data or results is
   with intervals, costs and status, the AP sweep, per-class scores, Pareto plots,
   a gallery of the best and worst test images, and the provenance of every row;
 * the measured numbers of the experiments chapters (``book/_generated/``);
-* the notebooks: the executed copy the runner saved for each notebook, staged
-  where its committed Colab copy lives (``notebooks/colab/<name>.ipynb``), so the
-  page's Colab button opens the right file.
+* the notebooks: for each method notebook the copy the runner executed for one of
+  its cells, for each tutorial the run's ``tutorials/<name>.ipynb``, staged where
+  the committed Colab copy lives (``notebooks/colab/<name>.ipynb``) so that the
+  page's Colab button opens the right file; a notebook the run did not execute is
+  shown without outputs, and says so.
 
 :func:`build_book` copies the hand-written sources and writes the generated ones
 into a staging folder (``_build/book-src``; a file is rewritten only when its
@@ -65,20 +67,20 @@ HTML_DIR = Path("_build") / "html"
 
 #: Hand-written sources copied into the staging folder (relative to the root).
 _SOURCES = ("_config.yml", "_toc.yml", "book")
-#: Datasets shown in the introduction's figures (test image 0 of each, if available).
+#: Figures of the introduction (``book/_generated/intro_<key>.md``): a test image of a dataset.
 _INTRO_FIGURES = (
-    ("synth-cells-puncta", "The tandem reporter. A synthetic field of the `synth-cells-puncta` dataset: "
+    ("tandem", "synth-cells-puncta", "The tandem reporter. A synthetic field of the `synth-cells-puncta` dataset: "
      "cells (transmitted light, grey) with mRFP-EGFP-Atg8a puncta. Yellow puncta (green and red) are "
      "autophagosomes; red-only puncta, whose EGFP is quenched by the acidic lumen, are autolysosomes. "
      "Right: the annotated puncta, outlined by class."),
-    ("synth-lyso", "LAMP1 endolysosomes. A synthetic field of the `synth-lyso` dataset: LAMP1 rings (red), "
+    ("lamp1", "synth-lyso", "LAMP1 endolysosomes. A synthetic field of the `synth-lyso` dataset: LAMP1 rings (red), "
      "some with cargo in their lumen (green). Right: the annotated endolysosomes, outlined by class "
      "(empty or loaded); the occupancy is the fraction outlined as loaded."),
 )
 
 #: Largest side, in pixels, of an image shown in the book.
 _MAX_SIDE = 512
-#: Where the preferred executed copy of a notebook comes from: datasets in this order.
+#: Preference among the cells of a notebook when choosing the executed copy to show.
 _STATUS_ORDER = {"ok": 0, "failed": 1, "timeout": 2, "skipped": 3}
 
 
@@ -438,14 +440,19 @@ def _swatch(col) -> str:
     return f'<span class="bench-swatch" style="background: rgb({r}, {g}, {b})"></span>'
 
 
+def _is_rgb(channels: Sequence[str]) -> bool:
+    """Whether the channels are the planes of a merged colour image (shown as is)."""
+    return tuple(c.lower() for c in channels) == ("red", "green", "blue")
+
+
 def _channel_legend(channels: Sequence[str]) -> str:
     """Words for the colours :func:`bench.viz.composite` gives the channels."""
     from .viz import CHANNEL_COLORS
 
     if len(channels) == 1:
         return f"`{channels[0]}` in grey"
-    if tuple(c.lower() for c in channels) == ("red", "green", "blue"):
-        return "the merged colour image as distributed (red, green and blue planes)"
+    if _is_rgb(channels):
+        return "the merged colour image as distributed (its red, green and blue planes, scaled to the maximum)"
     parts = []
     for c in channels:
         col = CHANNEL_COLORS.get(c.lower())
@@ -555,7 +562,7 @@ def _sample_figure(ctx: _Context, name: str, rel_dir: str, stem: str) -> tuple[l
     sample = ds.load(sid)
     factor = _downscale_factor(sample.shape)
     paths = []
-    if len(sample.channels) > 1 and tuple(c.lower() for c in sample.channels) != ("red", "green", "blue"):
+    if len(sample.channels) > 1 and not _is_rgb(sample.channels):
         for k, ch in enumerate(sample.channels):
             grey = _shrink_rgb(_to_uint8(composite(sample.image[..., k : k + 1], (ch,))), factor)
             rel = f"{rel_dir}/{stem}-{_slug(ch)}.png"
@@ -655,16 +662,23 @@ def _dataset_card(ctx: _Context, ds, stats: dict | None) -> str:
     if fig is not None:
         paths, sid = fig
         out += ["## A test image", ""]
-        out += ["::::{grid} " + ("2" if len(paths) <= 2 else "4"), ":gutter: 1", ":class-container: bench-gallery", ""]
-        for p in paths:
-            label = Path(p).stem.removeprefix(_slug(name) + "-")
-            out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} {sid} {label}", ":width: 100%", "```",
-                    f"<small>{html.escape(label)}</small>", ":::", ""]
-        out += ["::::", ""]
+        channels = [p for p in paths if not p.endswith(("-composite.png", "-annotated.png"))]
+        merged = [p for p in paths if p not in channels]
+        for group in (channels, merged):
+            if not group:
+                continue
+            out += [f"::::{{grid}} {len(group)}", ":gutter: 1", ":class-container: bench-gallery", ""]
+            for p in group:
+                label = Path(p).stem.removeprefix(_slug(name) + "-")
+                out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} {sid} {label}", ":width: 100%", "```",
+                        f"<small>{html.escape(label)}</small>", ":::", ""]
+            out += ["::::", ""]
         out += [
-            f"Test sample `{sid}`, channel by channel in grey, then merged: {_channel_legend(info.channels)}; "
-            "each channel stretched between its 1st and 99.8th percentile. The last panel draws the annotation "
-            "(outlines coloured by class, see its legend).",
+            f"Test sample `{sid}`"
+            + (", channel by channel in grey, then merged: " if channels else ", merged: ")
+            + _channel_legend(info.channels)
+            + ("" if _is_rgb(info.channels) else "; each channel stretched between its 1st and 99.8th percentile")
+            + ". The last panel draws the annotation (outlines or boxes, coloured by class: see its legend).",
             "",
         ]
 
@@ -752,25 +766,26 @@ def _render_methods_table(ctx: _Context) -> None:
 def _render_intro(ctx: _Context) -> None:
     from .data import get_dataset
 
-    out = []
-    for name, caption in _INTRO_FIGURES:
+    for key, name, caption in _INTRO_FIGURES:
+        out: list[str] = []
         try:
             ds = get_dataset(name)
-            if not ds.available:
-                continue
-            fig = _sample_figure(ctx, name, "book/_generated/img", f"intro-{_slug(name)}")
-        except Exception as exc:  # noqa: BLE001 - the intro figure is optional; the reason is logged
+            reason = ds.unavailable_reason()
+            fig = None if reason else _sample_figure(ctx, name, "book/_generated/img", f"intro-{_slug(name)}")
+        except Exception as exc:  # noqa: BLE001 - the figure is illustrative; the page says why it is missing
             logger.warning("intro figure from %s not rendered: %s", name, exc)
-            continue
+            reason, fig = str(exc), None
         if fig is None:
-            continue
-        paths, sid = fig
-        keep = [p for p in paths if p.endswith(("-composite.png", "-annotated.png"))]
-        out += ["::::{grid} 2", ":gutter: 1", ""]
-        for p in keep:
-            out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} sample {sid}", ":width: 100%", "```", ":::", ""]
-        out += ["::::", "", f"*{caption}*", ""]
-    ctx.stage.write_text("book/_generated/intro_figures.md", "\n".join(out) + "\n")
+            out += ["```{note}", f"The illustration from `{name}` could not be rendered here: {reason}.", "```", ""]
+        else:
+            paths, sid = fig
+            keep = [p for p in paths if p.endswith(("-composite.png", "-annotated.png"))]
+            out += ["::::{grid} 2", ":gutter: 1", ""]
+            for p in keep:
+                out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} sample {sid}", ":width: 100%", "```",
+                        ":::", ""]
+            out += ["::::", "", f"*{caption}*", ""]
+        ctx.stage.write_text(f"book/_generated/intro_{key}.md", "\n".join(out) + "\n")
 
     board = _board(ctx)
     lines = ["## Latest results", ""]
@@ -882,6 +897,7 @@ class _Col:
     title: str = ""
     text: bool = False
     sort: bool = True
+    wrap: bool = False
 
 
 def _num_cell(key: str, fmt: Callable[[Any], str] = _fmt_num) -> Callable[[Mapping[str, Any]], tuple[str, str]]:
@@ -903,7 +919,8 @@ def _html_table(cols: Sequence[_Col], rows: Sequence[Mapping[str, Any]], *, tabl
         tds = []
         for c in cols:
             text, key = c.cell(r)
-            cls = ' class="text"' if c.text else ""
+            names = " ".join(n for n, on in (("text", c.text), ("wrap", c.wrap)) if on)
+            cls = f' class="{names}"' if names else ""
             tds.append(f'<td{cls} data-sort="{html.escape(key)}">{text}</td>')
         rc = row_class(r) if row_class else ""
         body.append(f'<tr{f" class={chr(34)}{rc}{chr(34)}" if rc else ""}>' + "".join(tds) + "</tr>")
@@ -1014,8 +1031,8 @@ def _render_leaderboards(ctx: _Context) -> None:
             rows.append({"status": status, "reason": reason if isinstance(reason, str) else "",
                          "cells": ", ".join(f"{m} on {d}" for m, d in zip(g["method_id"], g["dataset"]))})
         cols = [_Col("Status", lambda r: (_status_badge(r["status"]), r["status"]), text=True),
-                _Col("Reason", lambda r: (html.escape(_short(r["reason"], 300)), r["reason"]), text=True),
-                _Col("Method on dataset", lambda r: (html.escape(r["cells"]), r["cells"]), text=True)]
+                _Col("Reason", lambda r: (html.escape(_short(r["reason"], 300)), r["reason"]), text=True, wrap=True),
+                _Col("Method on dataset", lambda r: (html.escape(r["cells"]), r["cells"]), text=True, wrap=True)]
         idx += _raw(_html_table(cols, rows, table_id="not-scored"))
     ctx.stage.write_text("book/leaderboards/index.md", "\n".join(idx))
 
@@ -1054,7 +1071,7 @@ def _glance_table(board) -> str:
         _Col("Wins", _num_cell("wins", lambda v: str(int(v))), "datasets where it ranks first"),
         _Col("Median fit", _num_cell("fit_s", _fmt_seconds), "median training time over datasets"),
         _Col("Median predict / image", _num_cell("predict_s", _fmt_seconds)),
-        _Col("Scored on", lambda r: (html.escape(r["datasets"]) or "–", r["datasets"]), text=True),
+        _Col("Scored on", lambda r: (html.escape(r["datasets"]) or "–", r["datasets"]), text=True, wrap=True),
     ]
     return _html_table(cols, rows, table_id="methods-at-a-glance")
 
@@ -1653,56 +1670,47 @@ def _params_of(ctx: _Context, dataset: str, method_id: str) -> dict:
 
 
 def _exp_cdl_mdl(ctx: _Context, board, papers: dict) -> str:
+    """CIP / CDL / MDL triples: every network trained on weak labels (``labels="weak:X"``),
+    the conventional method ``X`` that made them, and the same network with the same
+    settings trained on the ground truth."""
     spec = papers.get("cdl_mdl") or {}
-    out = []
     if board is None:
         return "\n".join(_no_run_text())
     param = spec.get("label_param", "labels")
-    found = False
+    network = spec.get("network", "unet")
+    out: list[str] = []
     for d in spec.get("datasets", []):
-        g = board[board["dataset"] == d]
-        if not len(g):
-            continue
-        rows = []
-        for _, r in g.iterrows():
-            cls_name = str(r["method"])
-            if cls_name != spec.get("network", "unet"):
+        g = board[(board["dataset"] == d) & (board["method"] == network)]
+        params = {mid: dict(_params_of(ctx, d, mid)) for mid in g["method_id"]}
+        for _, cdl in g.iterrows():
+            labels = str(params[cdl["method_id"]].get(param, "truth"))
+            if not labels.startswith("weak:"):
                 continue
-            labels = str(_params_of(ctx, d, r["method_id"]).get(param, "truth"))
-            if labels.startswith("weak:"):
-                rows.append(("CDL", f"trained on labels made by `{labels[5:]}`", r))
-                cip = _measured(board, d, [labels[5:]])
-                rows.append(("CIP", "the conventional pipeline that made them", cip))
-            elif labels == "truth":
-                rows.append(("MDL", "trained on the ground truth", r))
-        if not any(k == "CDL" for k, _, _ in rows):
-            continue
-        found = True
-        task = next((t for t in g["task"] if t), "")
-        score = "miou" if task == "semantic" else "f1"
-        out += [f"#### {ctx.board_link(d)}", "",
-                f"| Approach | What it is | Method | {_score_name(task)} | Mean IoU | Fit time | Status |",
-                "|---|---|---|---|---|---|---|"]
-        seen = set()
-        order = {"CIP": 0, "CDL": 1, "MDL": 2}
-        for kind, what, r in sorted(rows, key=lambda x: order[x[0]]):
-            key = (kind, None if r is None else r["method_id"])
-            if key in seen:
-                continue
-            seen.add(key)
-            if r is None:
-                out.append(f"| {kind} | {what} | – | not run | – | – | not in this run |")
-                continue
-            val = _fmt_num(r[score])
-            if score == "f1" and _finite(r.get("f1_low")):
-                val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
-            out.append(f"| {kind} | {what} | `{r['method_id']}` | {val} | {_fmt_num(r['mean_iou'])} | "
-                       f"{_fmt_seconds(r['fit_s'])} | {r['status']} |")
-        out += [""]
-    if not found:
-        out += ["```{note}", f"Run `{ctx.results.run_id}` has no U-Net trained on weak labels "
+            rest = {k: v for k, v in params[cdl["method_id"]].items() if k != param}
+            mdl = next((r for _, r in g.iterrows() if str(params[r["method_id"]].get(param, "truth")) == "truth"
+                        and {k: v for k, v in params[r["method_id"]].items() if k != param} == rest), None)
+            rows = [("CIP", "the conventional pipeline that made the weak labels", _measured(board, d, [labels[5:]])),
+                    ("CDL", f"{network} trained on the labels `{labels[5:]}` made on the training images", cdl),
+                    ("MDL", f"the same {network}, trained on the ground truth", mdl)]
+            task = next((t for t in g["task"] if t), "")
+            score = "miou" if task == "semantic" else "f1"
+            out += [f"### {ctx.board_link(d)}: `{cdl['method_id']}`", "",
+                    f"| Approach | What it is | Method | {_score_name(task)} | Fit time | Status |",
+                    "|---|---|---|---|---|---|"]
+            for kind, what, r in rows:
+                if r is None:
+                    out.append(f"| {kind} | {what} | – | not run | – | not in this run |")
+                    continue
+                val = _fmt_num(r[score])
+                if score == "f1" and _finite(r.get("f1_low")):
+                    val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+                status = r["status"] if r["status"] == "ok" else f"{r['status']}: {_short(r['reason'] or '', 80)}"
+                out.append(f"| {kind} | {what} | `{r['method_id']}` | {val} | {_fmt_seconds(r['fit_s'])} | {status} |")
+            out += [""]
+    if not out:
+        out += ["```{note}", f"Run `{ctx.results.run_id}` has no {network} trained on weak labels "
                 f"(`{param}=\"weak:<method>\"`) on " + ", ".join(f"`{d}`" for d in spec.get("datasets", []))
-                + ", so this comparison was not measured. The nightly configuration includes it.", "```", ""]
+                + ", so this comparison was not measured here. The nightly configuration includes it.", "```", ""]
     out += [f"Paper: {spec.get('claim', '')} {{cite:p}}`{spec.get('cite', 'garciasantacruz2022')}`.", ""]
     return "\n".join(out)
 
@@ -1796,42 +1804,62 @@ def _stage_notebooks(ctx: _Context) -> None:
         ctx.stage.write_text(dst_rel, nbformat.writes(nb))
 
 
-def _executed_copy(ctx: _Context, cells, rel_src: str, meta: dict):
-    """The executed notebook of the run for a source notebook: first ok cell in the
-    configuration's order (methods, then datasets, then seed)."""
+def _executed_copy(ctx: _Context, cells, rel_src: str, meta: dict) -> tuple[Path | None, dict | None]:
+    """The executed copy of a source notebook in the run, and its record.
+
+    A method notebook: the first cell that ran it, preferring ``ok`` cells, then the
+    configuration's order (methods, datasets, seed). A tutorial: the run's
+    ``tutorials/<name>.ipynb`` with its ``tutorials/<name>.json`` record.
+    """
+    if ctx.results is None:
+        return None, None
+    if meta.get("kind") == "tutorial":
+        stem = Path(rel_src).stem
+        base = Path(ctx.results.path) / "tutorials"
+        record = None
+        if (base / f"{stem}.json").is_file():
+            record = {"kind": "tutorial", **json.loads((base / f"{stem}.json").read_text())}
+        nb = base / f"{stem}.ipynb"
+        return (nb if nb.is_file() else None), record
     if cells is None or not len(cells):
-        tut = None
-    else:
-        sel = cells[(cells["notebook"] == rel_src) & cells["notebook_path"].map(lambda v: _path_or_none(v) is not None)]
-        if len(sel):
-            cfg = ctx.results.manifest.get("config") or {}
-            m_order = {(m if isinstance(m, str) else m.get("id")): i for i, m in enumerate(cfg.get("methods", []))}
-            d_order = {d: i for i, d in enumerate(cfg.get("datasets", []))}
-            best = min(
-                (r for _, r in sel.iterrows()),
-                key=lambda r: (_STATUS_ORDER.get(str(r["status"]), 9), m_order.get(r["method_id"], 999),
-                               d_order.get(r["dataset"], 999), r["seed"]),
-            )
-            return _path_or_none(best["notebook_path"]), best
-        tut = None
-    if ctx.results is not None:
-        cand = Path(ctx.results.path) / "tutorials" / f"{Path(rel_src).stem}.ipynb"
-        if cand.is_file():
-            return cand, None
-    return tut, None
+        return None, None
+    sel = cells[(cells["notebook"] == rel_src) & cells["notebook_path"].map(lambda v: _path_or_none(v) is not None)]
+    if not len(sel):
+        return None, None
+    cfg = ctx.results.manifest.get("config") or {}
+    m_order = {(m if isinstance(m, str) else m.get("id")): i for i, m in enumerate(cfg.get("methods", []))}
+    d_order = {d: i for i, d in enumerate(cfg.get("datasets", []))}
+    best = min(
+        (dict(r) for _, r in sel.iterrows()),
+        key=lambda r: (_STATUS_ORDER.get(str(r["status"]), 9), m_order.get(r["method_id"], 999),
+                       d_order.get(r["dataset"], 999), r["seed"]),
+    )
+    return _path_or_none(best["notebook_path"]), best
 
 
-def _provenance_note(ctx: _Context, cell) -> str:
-    if cell is None:
-        return (f"```{{note}}\nExecuted top to bottom by the benchmark runner in run `{ctx.results.run_id}`; "
-                "the outputs below are that execution's.\n```")
+def _provenance_note(ctx: _Context, cell: Mapping[str, Any] | None) -> str:
+    status = str((cell or {}).get("status") or "")
+    problem = ""
+    if status and status != "ok":
+        problem = (f" It did **not** finish: status **{status}**"
+                   + (f" ({_short(str(cell.get('reason') or ''), 200)})" if cell.get("reason") else "")
+                   + "; the outputs stop where it stopped.")
+    if cell is None or cell.get("kind") == "tutorial":
+        what = ""
+        if cell is not None:
+            params = cell.get("params") or cell.get("parameters") or {}
+            if isinstance(params, dict) and params:
+                what = " with parameters " + ", ".join(f"`{k}={v!r}`" for k, v in sorted(params.items())
+                                                       if k != "output_dir")
+        return (f"```{{note}}\nExecuted top to bottom by the benchmark runner in run `{ctx.results.run_id}`{what}; "
+                f"the outputs below are that execution's.{problem}\n```")
     return (
         "```{note}\n"
         f"Executed top to bottom by the benchmark runner: method `{cell['method_id']}` on dataset "
         f"{ctx.card_link(str(cell['dataset']))}, seed {cell['seed']}, profile "
-        f"`{cell['profile']}`, status **{cell['status']}**, run `{ctx.results.run_id}`, commit "
-        f"`{str(cell.get('git_sha') or '')[:10]}`. The other methods and datasets this notebook ran on are on the "
-        f"leaderboards ({ctx.board_link(str(cell['dataset']))}).\n```"
+        f"`{cell['profile']}`, run `{ctx.results.run_id}`, commit "
+        f"`{str(cell.get('git_sha') or '')[:10]}`.{problem} The other methods and datasets this notebook ran on are "
+        f"on the leaderboards ({ctx.board_link(str(cell['dataset']))}).\n```"
     )
 
 

@@ -338,7 +338,15 @@ def stage_book(
 
     names = list(dataset_names()) if datasets is None else datasets
     if results is not None and datasets is None and len(results.cells):
-        names += [d for d in dict.fromkeys(results.cells["dataset"]) if d not in names]
+        known = set(names)
+        for d in dict.fromkeys(results.cells["dataset"]):
+            if d in known:
+                continue
+            if d.startswith("folder:"):
+                names.append(d)
+            else:
+                logger.warning("run %s has results on %r, which is no longer a registered dataset; "
+                               "they are left out of the book", results.run_id, d)
     names = [n for n in names if not n.startswith("folder:")] + [n for n in names if n.startswith("folder:")]
 
     ctx = _Context(stage=st, root=root, results=results, datasets=names)
@@ -470,6 +478,14 @@ def dataset_stats(name: str, *, progress: bool = False) -> dict:
         ``{"splits": {split: {"images", "objects", "classes": {name: n},
         "pixels": {name: fraction}, "shapes": [[y, x], ...]}}, "rule", "sha256"}``.
         Only split sizes when the dataset is unavailable here.
+
+    Examples
+    --------
+    >>> stats = dataset_stats("synth-lyso-easy")
+    >>> [(k, v["images"]) for k, v in stats["splits"].items()]
+    [('train', 24), ('val', 6), ('test', 10)]
+    >>> sum(stats["splits"]["test"]["classes"].values()) == stats["splits"]["test"]["objects"]
+    True
     """
     from .data import get_dataset
     from .splits import SPLITS, get_split, iter_split
@@ -1341,6 +1357,8 @@ def _pareto_figure(ctx: _Context, g, name: str) -> str | None:
                     transform=ax.transAxes, fontsize=8)
         ax.set_ylabel(_score_name(next((t for t in g["task"] if t), "")))
         ax.set_ylim(-0.02, 1.02)
+        # less than a decade of times: only minor ticks are labelled, keep them legible
+        ax.tick_params(axis="x", which="both", labelsize=7, labelrotation=30)
     fig.suptitle(name, fontsize=10)
     fig.tight_layout()
     return _save_figure(ctx, fig, f"book/leaderboards/datasets/img/{_slug(name)}-pareto.png")

@@ -81,8 +81,8 @@ def test_tuning_picks_thresholds_that_work():
     p[0][t == 0] = 0.45
     p[1][t == 0] = 0.55
     p[2][t == 0] = 0.0
-    th = tune_thresholds([p], [lab], min_size=1)
+    th = tune_thresholds([p], [lab], min_sizes=[1, 1000])
     assert th.val_f1 == 1.0
-    assert th.seed < 0.4 and th.fg >= 0.6
+    assert th.seed < 0.4 and th.fg >= 0.6 and th.min_size == 1
     with pytest.raises(ValueError, match="need as many"):
-        tune_thresholds([p], [], min_size=1)
+        tune_thresholds([p], [], min_sizes=[1])

@@ -19,12 +19,17 @@ __all__ = [
     "tune_thresholds",
     "FG_GRID",
     "SEED_GRID",
+    "CI_FG_GRID",
+    "CI_SEED_GRID",
 ]
 
 #: Foreground-probability thresholds tried on the validation split.
-FG_GRID = (0.3, 0.4, 0.5, 0.6, 0.7)
+FG_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 #: Interior-probability (seed) thresholds tried on the validation split.
 SEED_GRID = (0.3, 0.5, 0.7, 0.85)
+#: The small grids of the ``ci`` profile (tests: seconds, not quality).
+CI_FG_GRID = (0.5, 0.7)
+CI_SEED_GRID = (0.5, 0.7)
 
 
 @dataclass(frozen=True)
@@ -152,15 +157,17 @@ def tune_thresholds(
     probs: Sequence[np.ndarray],
     truth: Sequence[np.ndarray],
     *,
-    min_size: int,
+    min_sizes: Sequence[int],
     fg_grid: Sequence[float] = FG_GRID,
     seed_grid: Sequence[float] = SEED_GRID,
 ) -> Thresholds:
-    """The `fg` / `seed` pair with the best pooled F1 at IoU 0.5 on validation images.
+    """Post-processing thresholds with the best pooled F1 at IoU 0.5 on validation images.
 
-    Ties are broken by the mean matched IoU, then by grid order. The F1 is
-    computed with :func:`bench.metrics.match_instances` (pooled over images:
-    counts are summed before the ratio).
+    A coordinate search: every (`fg`, `seed`) pair of the grids with the first
+    of `min_sizes`, then every one of `min_sizes` with the best pair. Ties are
+    broken by the mean matched IoU, then by grid order. The F1 is computed with
+    :func:`bench.metrics.match_instances`, pooled over images (counts are
+    summed before the ratio).
 
     Parameters
     ----------
@@ -168,22 +175,33 @@ def tune_thresholds(
         Validation probabilities (at the working scale).
     truth : sequence of (M, N) ndarray of int
         Validation instance labels at the same scale.
-    min_size : int
-        Fixed smallest object size.
+    min_sizes : sequence of int
+        Candidate smallest object sizes (pixels), the first being the default.
     """
     from ...metrics import match_instances
 
     if len(probs) != len(truth) or not probs:
         raise ValueError(f"need as many truth images as probability maps (>0), got {len(truth)} and {len(probs)}")
-    best, best_key = None, None
-    for fg, seed in itertools.product(fg_grid, seed_grid):
+    if not min_sizes:
+        raise ValueError("`min_sizes` must name at least one size")
+
+    def score(fg, seed, min_size):
         tp = n_true = n_pred = 0
         siou = 0.0
         for p, t in zip(probs, truth):
             r = match_instances(y_true=t, y_pred=instances_from_probs(p, fg=fg, seed=seed, min_size=min_size))
             tp, n_true, n_pred, siou = tp + r.tp, n_true + r.n_true, n_pred + r.n_pred, siou + r.sum_matched_iou
         f1 = 1.0 if n_true + n_pred == 0 else 2 * tp / (n_true + n_pred)
-        key = (round(f1, 9), round(siou / tp if tp else 0.0, 9))
-        if best_key is None or key > best_key:
-            best, best_key = Thresholds(fg=fg, seed=seed, min_size=min_size, val_f1=round(f1, 6)), key
-    return best
+        return round(f1, 9), round(siou / tp if tp else 0.0, 9)
+
+    def best_of(candidates):
+        best, best_key = None, None
+        for c in candidates:
+            key = score(*c)
+            if best_key is None or key > best_key:
+                best, best_key = c, key
+        return best, best_key
+
+    (fg, seed, _), _ = best_of([(f, s, min_sizes[0]) for f, s in itertools.product(fg_grid, seed_grid)])
+    (fg, seed, min_size), key = best_of([(fg, seed, int(m)) for m in dict.fromkeys(min_sizes)])
+    return Thresholds(fg=fg, seed=seed, min_size=min_size, val_f1=round(key[0], 6))

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["tile_starts", "blend_window", "predict_tiled"]
+__all__ = ["tile_starts", "tile_size", "blend_window", "predict_tiled"]
 
 
 def tile_starts(size: int, tile: int, overlap: int, align: int = 1) -> list[int]:
@@ -63,6 +63,22 @@ def _pad_to(x: np.ndarray, multiple: int, min_shape: tuple[int, int]) -> tuple[n
     return np.pad(x, ((0, 0), (0, th - h), (0, tw - w)), mode=mode), (h, w)
 
 
+def tile_size(size: int, tile: int, overlap: int, multiple: int) -> int:
+    """Smallest tile side (a multiple of `multiple`, at most `tile`) covering `size` with as
+    few tiles as a `tile`-sided tiling needs, so the overlap is not wasted.
+
+    >>> tile_size(2048, 1280, 64, 64)
+    1088
+    >>> tile_size(300, 1280, 64, 16)
+    304
+    """
+    size_m = math.ceil(size / multiple) * multiple
+    if size_m <= tile:
+        return size_m
+    n = math.ceil((size_m - overlap) / (tile - overlap - (multiple - 1)))
+    return min(tile, math.ceil((size_m + (n - 1) * (overlap + multiple - 1)) / n / multiple) * multiple)
+
+
 @torch.inference_mode()
 def predict_tiled(
     model: torch.nn.Module,
@@ -77,10 +93,13 @@ def predict_tiled(
     """Softmax probabilities of a ``(C, Y, X)`` image, tile by tile.
 
     The image is reflect-padded so its sides are divisible by `multiple`
-    (``2**(depth-1)``). Each tile (side `tile`, rounded up to `multiple`) is
-    run through the model; overlapping tiles are blended with
-    :func:`blend_window` weights. An image that fits in one tile is run in one
-    piece, so the result equals an untiled forward pass exactly.
+    (``2**(depth-1)``). Tiles (side at most `tile`, shrunk by
+    :func:`tile_size` so that the tiles needed are no larger than necessary)
+    start on the `multiple` grid and overlap by at least `overlap` pixels; they
+    are blended with :func:`blend_window` weights. An image that fits in one
+    tile is run in one piece, so the result equals an untiled forward pass
+    exactly. On the CPU the network runs in channels-last memory format
+    (oneDNN's fast path).
 
     Returns
     -------
@@ -93,20 +112,23 @@ def predict_tiled(
         raise ValueError(f"`overlap` ({overlap}) must be smaller than `tile` ({tile})")
     x, (h, w) = _pad_to(image.astype(np.float32, copy=False), multiple, (0, 0))
     _, ph, pw = x.shape
-    th, tw = min(tile, ph), min(tile, pw)
+    th, tw = tile_size(ph, tile, overlap, multiple), tile_size(pw, tile, overlap, multiple)
     ys, xs = tile_starts(ph, th, overlap, multiple), tile_starts(pw, tw, overlap, multiple)
+    fmt = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+
+    def run(a: np.ndarray) -> np.ndarray:
+        t = torch.from_numpy(np.ascontiguousarray(a[None])).to(device).contiguous(memory_format=fmt)
+        return torch.softmax(model(t), dim=1)[0].float().cpu().numpy()
+
     if len(ys) == 1 and len(xs) == 1:
-        t = torch.from_numpy(np.ascontiguousarray(x[None])).to(device)
-        p = torch.softmax(model(t), dim=1)[0].float().cpu().numpy()
-        return p[:, :h, :w]
+        return np.ascontiguousarray(run(x)[:, :h, :w])
     win = blend_window((th, tw), overlap)
     acc = np.zeros((n_classes, ph, pw), np.float32)
     wsum = np.zeros((ph, pw), np.float32)
     for y0 in ys:
         for x0 in xs:
-            t = torch.from_numpy(np.ascontiguousarray(x[None, :, y0 : y0 + th, x0 : x0 + tw])).to(device)
-            p = torch.softmax(model(t), dim=1)[0].float().cpu().numpy()
+            p = run(x[:, y0 : y0 + th, x0 : x0 + tw])
             acc[:, y0 : y0 + th, x0 : x0 + tw] += p * win
             wsum[y0 : y0 + th, x0 : x0 + tw] += win
     acc /= wsum
-    return acc[:, :h, :w]
+    return np.ascontiguousarray(acc[:, :h, :w])

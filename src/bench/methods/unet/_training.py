@@ -68,7 +68,7 @@ class Budget:
 #: Quick profile: a fixed number of Adam steps on 128 px patches, the same for every
 #: architecture (as LysoQuant compared architectures at equal iterations).
 QUICK_ITERATIONS = 80
-CI_ITERATIONS = 12
+CI_ITERATIONS = 6
 #: LysoQuant (Morone et al. 2020): 3e5 iterations, learning rate 1e-4, then 5e-5.
 LYSOQUANT_ITERATIONS = 300_000
 #: CDL / MDL: 15 epochs of SGD (momentum 0.9, L2 1e-3), lr 1e-3 x 0.8 every 3 epochs.

@@ -33,6 +33,8 @@ logger = logging.getLogger(__name__)
 TARGET_DIAMETER = 32.0
 #: Smallest automatic scale.
 MIN_SCALE = 0.25
+#: Candidate smallest object sizes, times the 5th percentile of the training object areas.
+MIN_SIZE_FACTORS = (0.25, 0.5, 1.0)
 #: Per-channel normalisation percentiles.
 NORM_PERCENTILES = (1.0, 99.8)
 
@@ -203,12 +205,12 @@ class UNetMethod(Method):
     the foreground probability ``1 - p(bg)`` at ``fg``, seed objects at
     connected components of ``p(interior) > seed``, grow the seeds by a
     watershed of ``-p(interior)`` within the foreground, drop objects below
-    ``min_size``. The thresholds ``fg`` and ``seed`` are chosen on the
-    **validation** split by the pooled F1 at IoU 0.5
-    (:func:`bench.metrics.match_instances`) and saved with the model;
-    ``min_size`` is a quarter of the 5th percentile of the training object
-    areas. Per-object classes (``predict_classes``) are the object class with
-    the highest mean probability inside each instance; scores
+    ``min_size``. On the **validation** split, ``fg`` and ``seed`` (over a
+    grid), then ``min_size`` (0.25, 0.5 or 1 times the 5th percentile of the
+    training object areas) are chosen by the pooled F1 at IoU 0.5
+    (:func:`bench.metrics.match_instances`), at the working scale, and saved
+    with the model. Per-object classes (``predict_classes``) are the object
+    class with the highest mean probability inside each instance; scores
     (``predict_scores``) are the mean foreground probability. For a semantic
     dataset (synth-rosella) the softmax has one class per pixel class and
     ``predict`` returns its arg-max.
@@ -217,7 +219,8 @@ class UNetMethod(Method):
     augmented on the fly by flips, 90-degree rotations, an elastic deformation
     and random gamma / contrast / brightness curves, all drawn from the fit's
     ``rng``; loss ``ce`` (median-frequency class weights), ``gdice`` or both.
-    Profiles: ``ci`` (12 Adam steps on 2x64 px patches), ``quick`` (80 Adam
+    Profiles: ``ci`` (6 Adam steps on 2x64 px patches and a 2x2 threshold
+    grid: for tests only), ``quick`` (80 Adam
     steps on 4x128 px patches, learning rate 2e-3, x0.2 for the last quarter;
     the same steps for every architecture, so a deeper or wider network costs
     more time), ``full`` with ``recipe="lysoquant"`` (300,000 Adam steps, one
@@ -373,8 +376,8 @@ class UNetMethod(Method):
                 a = np.bincount(lab.ravel())[1:]
                 areas.append(a[a > 0])
         all_areas = np.concatenate(areas) if areas else np.zeros(0)
-        min_size = int(max(1, math.floor(0.25 * np.percentile(all_areas, 5)))) if all_areas.size else 1
-        cfg["min_size"] = min_size
+        p05 = float(np.percentile(all_areas, 5)) if all_areas.size else 4.0
+        min_sizes = [int(max(1, math.floor(f * p05))) for f in MIN_SIZE_FACTORS]
 
         per_epoch = sum(math.ceil(x.shape[1] / 256) * math.ceil(x.shape[2] / 256) for x in images)
         budget = budget_for(p.profile, p.recipe, iterations=p.iterations, patches_per_epoch=per_epoch)
@@ -403,7 +406,7 @@ class UNetMethod(Method):
 
         # thresholds on the validation split (working scale)
         if mode == "instance":
-            self.thresholds = self._tune(tune_val if tune_val else fit_train, min_size)
+            self.thresholds = self._tune(tune_val if tune_val else fit_train, min_sizes)
             if not tune_val:
                 logger.warning("%s: no validation samples; thresholds chosen on the training images", self.id)
         else:
@@ -411,8 +414,8 @@ class UNetMethod(Method):
         self.fitted = True
         return self
 
-    def _tune(self, samples: Sequence[Sample], min_size: int) -> Thresholds:
-        from ._postprocess import tune_thresholds
+    def _tune(self, samples: Sequence[Sample], min_sizes: Sequence[int]) -> Thresholds:
+        from ._postprocess import CI_FG_GRID, CI_SEED_GRID, FG_GRID, SEED_GRID, tune_thresholds
 
         probs, truth = [], []
         for s in samples:
@@ -421,8 +424,15 @@ class UNetMethod(Method):
             p = self._work_probs(s.image)
             probs.append(p)
             truth.append(_resize_nearest(s.labels, p.shape[1:]))
-        th = tune_thresholds(probs, truth, min_size=min_size)
-        logger.info("%s: thresholds fg=%.2f seed=%.2f (validation F1 %.3f)", self.id, th.fg, th.seed, th.val_f1)
+        ci = self.params.profile == "ci"
+        th = tune_thresholds(
+            probs, truth, min_sizes=min_sizes[:2] if ci else min_sizes,
+            fg_grid=CI_FG_GRID if ci else FG_GRID, seed_grid=CI_SEED_GRID if ci else SEED_GRID,
+        )
+        logger.info(
+            "%s: thresholds fg=%.2f seed=%.2f min_size=%d (validation F1 %.3f)",
+            self.id, th.fg, th.seed, th.min_size, th.val_f1,
+        )
         return th
 
     # -------------------------------------------------------------- arrays

@@ -47,6 +47,9 @@ setup_browser() {
 cmd="${1:-}"
 shift || true
 case "$cmd" in
+    setup)
+        setup_venv
+        ;;
     main)
         setup_venv
         export PATH="$VENV/bin:$PATH"
@@ -71,7 +74,7 @@ case "$cmd" in
         "$PY" -m pytest "$@"
         ;;
     *)
-        echo "usage: bash scripts/run.sh {main|test} [extra args]" >&2
+        echo "usage: bash scripts/run.sh {main|test|setup} [extra args]" >&2
         exit 2
         ;;
 esac

@@ -6,7 +6,7 @@ Every function returns a :class:`matplotlib.figure.Figure` (or draws on the
 (Agg) in scripts and tests. Close them with ``plt.close(fig)`` in loops.
 
 Colours follow what biologists expect: red-type channels (mRFP, DsRed, cargo,
-``red``) in red, green-type channels (EGFP, ``green``) in green, transmitted
+``red``) in red, green-type channels (EGFP, LAMP1, ``green``) in green, transmitted
 light and single channels in grey. In overlays, outlines mark **true
 positives in cyan**, **false negatives (missed true objects) in magenta** and
 **false positives (spurious predictions) in yellow** (:data:`MATCH_COLORS`),
@@ -42,8 +42,8 @@ __all__ = [
 _RED, _GREEN, _BLUE, _GREY = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.4, 1.0), (1.0, 1.0, 1.0)
 #: Display colour of each known channel name (others: grey if alone, else a palette).
 CHANNEL_COLORS: dict[str, tuple[float, float, float]] = {
-    "red": _RED, "rfp": _RED, "mrfp": _RED, "dsred": _RED, "mcherry": _RED, "lamp1": _RED,
-    "green": _GREEN, "gfp": _GREEN, "egfp": _GREEN, "cargo": _GREEN,
+    "red": _RED, "rfp": _RED, "mrfp": _RED, "dsred": _RED, "mcherry": _RED, "cargo": _RED,
+    "green": _GREEN, "gfp": _GREEN, "egfp": _GREEN, "lamp1": _GREEN,
     "blue": _BLUE, "hoechst": _GREY, "dapi": _GREY, "transmitted": _GREY, "brightfield": _GREY,
 }
 #: Outline colours of matched (tp), missed (fn) and spurious (fp) objects.

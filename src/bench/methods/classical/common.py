@@ -44,9 +44,12 @@ all six methods:
 
 Where the training samples carry per-object classes, an
 :class:`~bench.methods.classical.objects.ObjectClassifier` is fitted on the
-method's own predictions on training images (matched objects inherit the true
-class) plus the true objects, and :meth:`ClassicalMethod.predict_classes`
-applies it. Test labels never reach a method: it only gets the splits that
+method's own predictions on the tuning images (matched objects inherit the true
+class) plus the true objects of those images, and
+:meth:`ClassicalMethod.predict_classes` applies it. The tuning images are
+training images for the threshold-type methods and validation images for the
+pixel classifiers, whose predictions on their own training pixels would be
+unrealistically clean. Test labels never reach a method: it only gets the splits that
 :func:`bench.splits.load_fit_data` returns.
 """
 
@@ -57,7 +60,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, Callable, ClassVar, Literal, Mapping, Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -84,6 +87,12 @@ logger = logging.getLogger(__name__)
 NORM_PERCENTILES = (1.0, 99.8)
 
 
+#: Training budgets (the runner passes its profile as the ``profile`` parameter).
+PROFILES = ("ci", "quick", "full")
+#: Images used for tuning, per profile (parameter ``max_fit_images``).
+FIT_IMAGES = {"ci": 2, "quick": 4, "full": 8}
+
+
 @dataclass(frozen=True)
 class ClassicalParams:
     """Parameters shared by every classical method.
@@ -98,22 +107,34 @@ class ClassicalParams:
         Target median object diameter (px) at the working scale; images are
         downscaled by the integer factor ``floor(median diameter /
         working_diameter)`` (at least 1). 0 disables rescaling.
-    max_fit_images : int
+    profile : {"ci", "quick", "full"}
+        Budget of the fit: how many images are used for tuning and how fine the
+        grids are ("ci": seconds, for tests; "quick": the benchmark's quick run;
+        "full": the published protocols, e.g. LysoQuant's complete 0.1-step
+        Hough grid and ilastik's 100 trees).
+    max_fit_images : int or None
         Training (and validation) images used for tuning, chosen at random
-        with the fit's `rng` when there are more.
+        with the fit's `rng` when there are more; None: 2 / 4 / 8 for the
+        ci / quick / full profiles.
     """
 
     channel: str = "auto"
     working_diameter: float = 24.0
-    max_fit_images: int = 8
+    profile: Literal["ci", "quick", "full"] = "quick"
+    max_fit_images: int | None = None
 
     def validate(self) -> None:
         if not isinstance(self.channel, str) or not self.channel:
             raise ValueError(f"parameter `channel` must be a non-empty string, got {self.channel!r}")
         if self.working_diameter < 0:
             raise ValueError(f"parameter `working_diameter` must be >= 0, got {self.working_diameter}")
-        if self.max_fit_images < 1:
-            raise ValueError(f"parameter `max_fit_images` must be >= 1, got {self.max_fit_images}")
+        if self.max_fit_images is not None and self.max_fit_images < 1:
+            raise ValueError(f"parameter `max_fit_images` must be >= 1 or None, got {self.max_fit_images}")
+
+    def budget(self, name: str, table: Mapping[str, Any]) -> Any:
+        """Parameter `name` if set, else its value for this profile in `table`."""
+        value = getattr(self, name)
+        return table[self.profile] if value is None else value
 
 
 @dataclass(frozen=True, eq=False)
@@ -368,11 +389,14 @@ class ClassicalMethod(Method):
     Params: ClassVar[type] = ClassicalParams
     tasks: ClassVar[tuple[str, ...]] = ("instance", "classification", "detection")
     uses_all_channels: ClassVar[bool] = False
+    #: ``max_fit_images`` per profile when the parameter is None.
+    fit_images: ClassVar[Mapping[str, int]] = FIT_IMAGES
 
     def __init__(self, params: Any | None = None, **kwargs):
         super().__init__(params, **kwargs)
         self.state: dict[str, Any] = {}
         self.object_classifier: ObjectClassifier | None = None
+        self._cache: dict[str, Any] = {}  # fit-time intermediate results, emptied when fit ends
 
     # ----------------------------------------------------------------- helpers
     @property
@@ -402,7 +426,8 @@ class ClassicalMethod(Method):
 
     def work_image(self, image: np.ndarray) -> np.ndarray:
         """The working-scale input of :meth:`_segment` for a ``(M, N, C)`` image."""
-        work = downscale_image(normalize_channels(image), self.factor)
+        # block-mean first: normalising the smaller image is cheaper
+        work = normalize_channels(downscale_image(image, self.factor))
         if not self.uses_all_channels:
             work = channel_plane(work, self.channels, self.state["channel"])
         return work
@@ -418,7 +443,7 @@ class ClassicalMethod(Method):
         )
 
     def _subsample(self, samples: Sequence[Sample], rng: np.random.Generator) -> list[Sample]:
-        n = self.params.max_fit_images
+        n = self.params.budget("max_fit_images", self.fit_images)
         if len(samples) <= n:
             return list(samples)
         idx = np.sort(rng.choice(len(samples), size=n, replace=False))
@@ -443,7 +468,7 @@ class ClassicalMethod(Method):
         per_image = max(200, 20000 // max(len(samples), 1))
         norms, pos, neg = [], {c: [] for c in cands}, {c: [] for c in cands}
         for s in samples:
-            norm = downscale_image(normalize_channels(s.image), k)
+            norm = normalize_channels(downscale_image(s.image, k))
             ws = WorkSample(
                 image=norm[..., 0],
                 labels=None if s.labels is None else downscale_labels(s.labels, k),
@@ -572,7 +597,7 @@ class ClassicalMethod(Method):
             raise ValueError(f"{self.name} does not solve the semantic task (pixel classes)")
         self.fitted = False
         self.object_classifier = None
-        self.state = {"mode": mode}
+        self.state = {"mode": mode, "budget": {"max_fit_images": self.params.budget("max_fit_images", self.fit_images)}}
         stats = None if mode == "semantic" else ObjectStats.from_samples(train)
         self.state["stats"] = None if stats is None else stats.to_dict()
         self.state["factor"] = self._choose_factor(stats)
@@ -589,21 +614,21 @@ class ClassicalMethod(Method):
         if score is not None:
             self.state["tune_score"] = {"f1": score.f1, "mean_iou": score.mean_iou}
         self.fitted = True
-        if mode == "instance" and any(s.classes for s in fit_train):
-            self._fit_classifier(fit_train, rng)
+        if mode == "instance" and any(s.classes for s in [*fit_train, *fit_val]):
+            pairs = [(s, p) for s, p in self._classifier_examples(fit_train, fit_val) if s.classes]
+            if pairs:
+                self.object_classifier = ObjectClassifier(rng=rng).fit_matched(
+                    [s.image for s, _ in pairs],
+                    y_true=[s.labels for s, _ in pairs],
+                    true_classes=[s.classes for s, _ in pairs],
+                    y_pred=[p for _, p in pairs],
+                )
+        self._cache = {}
         return self
 
-    def _fit_classifier(self, samples: Sequence[Sample], rng: np.random.Generator) -> None:
-        labelled = [s for s in samples if s.classes]
-        preds = [self.predict(s.image) for s in labelled]
-        clf = ObjectClassifier(rng=rng)
-        clf.fit_matched(
-            [s.image for s in labelled],
-            y_true=[s.labels for s in labelled],
-            true_classes=[s.classes for s in labelled],
-            y_pred=preds,
-        )
-        self.object_classifier = clf
+    def _classifier_examples(self, train: Sequence[Sample], val: Sequence[Sample]) -> list[tuple[Sample, np.ndarray]]:
+        """(sample, predicted labels) pairs the object classifier learns from: the training images."""
+        return [(s, self.predict(s.image)) for s in train if s.classes]
 
     def _tune(
         self, train: Sequence[WorkSample], val: Sequence[WorkSample], rng: np.random.Generator

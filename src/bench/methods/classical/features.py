@@ -13,7 +13,14 @@ for every channel and every scale ``sigma``
 
 As in ilastik, only Gaussian smoothing is computed at the smallest scale (0.3 px);
 the other features start at 0.7 px. Derivatives are separable Gaussian-derivative
-filters (scipy.ndimage, window 3 sigma like vigra's default), all in float32.
+filters truncated at 4 sigma, second-derivative kernels corrected as vigra's so
+that a constant image has exactly zero curvature (:func:`gaussian_kernel`), all
+in float32. For speed (a third less time with ilastik's scales), scales >= 5 px
+are computed on a 2x block-averaged grid, with the scale reduced to account for
+the averaging, and their linear responses (smoothed image, derivatives,
+structure-tensor entries) interpolated back linearly before magnitudes and
+eigenvalues are formed; this agrees with full-resolution filtering to within
+about 10 % of each feature's largest value (tested).
 
 References
 ----------
@@ -23,12 +30,13 @@ References
 
 from __future__ import annotations
 
+import math
 from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["FEATURES", "ILASTIK_SIGMAS", "pixel_features", "feature_names", "n_features"]
+__all__ = ["FEATURES", "ILASTIK_SIGMAS", "pixel_features", "feature_names", "n_features", "gaussian_kernel"]
 
 #: Feature families, in output order.
 FEATURES = ("gaussian", "log", "ggm", "dog", "structure", "hessian")
@@ -37,7 +45,9 @@ ILASTIK_SIGMAS = (0.3, 0.7, 1.0, 1.6, 3.5, 5.0, 10.0)
 #: Scales below this get Gaussian smoothing only (ilastik's convention).
 _MIN_DERIVATIVE_SIGMA = 0.5
 _WIDTH = {"gaussian": 1, "log": 1, "ggm": 1, "dog": 1, "structure": 2, "hessian": 2}
-_TRUNCATE = 3.0
+_TRUNCATE = 4.0
+#: Scales from this one are computed on a 2x block-averaged grid and interpolated back.
+_PYRAMID_SIGMA = 5.0
 
 
 def _check(sigmas, features) -> tuple[tuple[float, ...], tuple[str, ...]]:
@@ -94,9 +104,44 @@ def _eig2(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.n
     return half_tr + disc, half_tr - disc
 
 
+def gaussian_kernel(sigma: float, order: int) -> np.ndarray:
+    """1-D Gaussian (derivative) kernel of radius ``ceil(4 sigma)``.
+
+    Order 0 sums to 1; order 1 is antisymmetric (zero sum); order 2 is
+    corrected, as vigra does, to have zero sum (a constant image has exactly
+    zero Laplacian and Hessian) and to map ``x**2 / 2`` to 1. Use with
+    :func:`scipy.ndimage.convolve1d`.
+
+    Examples
+    --------
+    >>> k = gaussian_kernel(1.0, 2)
+    >>> x = np.arange(-4, 5)
+    >>> round(float(k.sum()), 12) + 0.0, round(float((k[::-1] * x**2 / 2).sum()), 12)
+    (0.0, 1.0)
+    """
+    r = max(int(np.ceil(_TRUNCATE * sigma)), 1)
+    x = np.arange(-r, r + 1, dtype=np.float64)
+    g = np.exp(-0.5 * (x / sigma) ** 2)
+    g /= g.sum()
+    if order == 0:
+        k = g
+    elif order == 1:
+        k = -x / sigma**2 * g  # antisymmetric: zero sum
+    elif order == 2:
+        k = (x**2 / sigma**4 - 1 / sigma**2) * g
+        k -= g * (k.sum() / g.sum())  # zero DC
+        k /= (x**2 / 2 * k).sum()  # convolution with x^2 / 2 gives 1
+    else:
+        raise ValueError(f"`order` must be 0, 1 or 2, got {order}")
+    return k
+
+
+def _d(x, sigma, order, axis):
+    return ndi.convolve1d(x, gaussian_kernel(sigma, order).astype(np.float32), axis=axis, mode="reflect")
+
+
 def _g(x, sigma, oy, ox):
-    y = ndi.gaussian_filter1d(x, sigma, axis=0, order=oy, truncate=_TRUNCATE)
-    return ndi.gaussian_filter1d(y, sigma, axis=1, order=ox, truncate=_TRUNCATE)
+    return _d(_d(x, sigma, oy, 0), sigma, ox, 1)
 
 
 def pixel_features(
@@ -137,45 +182,114 @@ def pixel_features(
     out = np.empty(image.shape[:2] + (image.shape[2] * len(cols),), dtype=np.float32)
     j = 0
     want = set(features)
+    shape = image.shape[:2]
     for c in range(image.shape[2]):
         x = np.ascontiguousarray(image[..., c])
+        coarse: dict[int, np.ndarray] = {}
         for s in sigmas:
-            deriv = s >= _MIN_DERIVATIVE_SIGMA
-            # separable Gaussian derivatives: 3 passes along y, then along x
-            gy0 = ndi.gaussian_filter1d(x, s, axis=0, order=0, truncate=_TRUNCATE)
-            g = ndi.gaussian_filter1d(gy0, s, axis=1, order=0, truncate=_TRUNCATE)
-            if "gaussian" in want:
-                out[..., j] = g
+            f = _pyramid_factor(s, shape)
+            if f == 1:
+                planes = _scale_features(x, s, want)
+            else:
+                if f not in coarse:
+                    coarse[f] = _block_mean(x, f)
+                # block-averaging by f blurs like a Gaussian of variance (f^2 - 1) / 12
+                sc = math.sqrt(s * s - (f * f - 1) / 12.0) / f
+                prims = _primitives(coarse[f], sc, want, unit=f)
+                planes = _combine({k: _upsample(v, f, shape) for k, v in prims.items()}, s, want)
+            for p in planes:
+                out[..., j] = p
                 j += 1
-            if not deriv:
-                continue
-            need_first = bool(want & {"ggm", "structure"})
-            need_second = bool(want & {"log", "hessian"})
-            if need_first or need_second:
-                gy1 = ndi.gaussian_filter1d(x, s, axis=0, order=1, truncate=_TRUNCATE)
-            if need_first:
-                gx = ndi.gaussian_filter1d(gy0, s, axis=1, order=1, truncate=_TRUNCATE)
-                gy = ndi.gaussian_filter1d(gy1, s, axis=1, order=0, truncate=_TRUNCATE)
-            if need_second:
-                gxx = ndi.gaussian_filter1d(gy0, s, axis=1, order=2, truncate=_TRUNCATE)
-                gyy = _g(x, s, 2, 0)
-                gxy = ndi.gaussian_filter1d(gy1, s, axis=1, order=1, truncate=_TRUNCATE)
-            if "log" in want:
-                out[..., j] = gxx + gyy
-                j += 1
-            if "ggm" in want:
-                out[..., j] = np.hypot(gx, gy)
-                j += 1
-            if "dog" in want:
-                out[..., j] = g - _g(x, 0.66 * s, 0, 0)
-                j += 1
-            if "structure" in want:
-                so = 0.5 * s
-                l1, l2 = _eig2(_g(gx * gx, so, 0, 0), _g(gx * gy, so, 0, 0), _g(gy * gy, so, 0, 0))
-                out[..., j], out[..., j + 1] = l1, l2
-                j += 2
-            if "hessian" in want:
-                l1, l2 = _eig2(gyy, gxy, gxx)
-                out[..., j], out[..., j + 1] = l1, l2
-                j += 2
     return out
+
+
+def _pyramid_factor(sigma: float, shape) -> int:
+    """2 (a 2x coarser grid) for scales >= ``_PYRAMID_SIGMA`` on images of at least 32 px, else 1."""
+    return 2 if sigma >= _PYRAMID_SIGMA and min(shape) >= 32 else 1
+
+
+def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
+    m, n = x.shape
+    pm, pn = (-m) % f, (-n) % f
+    if pm or pn:
+        x = np.pad(x, ((0, pm), (0, pn)), mode="edge")
+    return x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean(axis=(1, 3), dtype=np.float32)
+
+
+def _interp_axis(n_fine: int, n_coarse: int, f: int):
+    pos = (np.arange(n_fine) + 0.5) / f - 0.5
+    pos = np.clip(pos, 0, n_coarse - 1)
+    i0 = np.floor(pos).astype(np.intp)
+    i1 = np.minimum(i0 + 1, n_coarse - 1)
+    w = (pos - i0).astype(np.float32)
+    return i0, i1, w
+
+
+def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
+    """Separable linear interpolation of a coarse plane (pixel centres aligned) to `shape`."""
+    i0, i1, w = _interp_axis(shape[0], p.shape[0], f)
+    rows = p[i0] * (1 - w)[:, None] + p[i1] * w[:, None]
+    j0, j1, v = _interp_axis(shape[1], p.shape[1], f)
+    return rows[:, j0] * (1 - v)[None] + rows[:, j1] * v[None]
+
+
+def _primitives(x: np.ndarray, s: float, want: set, unit: int = 1) -> dict[str, np.ndarray]:
+    """The linear filter responses one scale's features are built from.
+
+    ``unit`` is the pixel size of `x` in output pixels: derivatives are rescaled
+    to per-output-pixel units (first order / unit, second order / unit^2).
+    Every entry is a linear function of the image (the structure-tensor entries
+    are smoothed products), so they can be interpolated before the non-linear
+    features (magnitudes, eigenvalues) are formed.
+    """
+    out = {}
+    # separable Gaussian derivatives: passes along y, then along x
+    gy0 = _d(x, s, 0, 0)
+    out["g"] = _d(gy0, s, 0, 1)
+    if s < _MIN_DERIVATIVE_SIGMA:
+        return out
+    u1, u2 = np.float32(1.0 / unit), np.float32(1.0 / unit**2)
+    need_first = bool(want & {"ggm", "structure"})
+    need_second = bool(want & {"log", "hessian"})
+    if need_first or need_second:
+        gy1 = _d(x, s, 1, 0)
+    if need_first:
+        gx = _d(gy0, s, 1, 1) * u1
+        gy = _d(gy1, s, 0, 1) * u1
+        if "ggm" in want:
+            out["gx"], out["gy"] = gx, gy
+        if "structure" in want:
+            so = 0.5 * s
+            out["sxx"], out["sxy"], out["syy"] = (_g(gx * gx, so, 0, 0), _g(gx * gy, so, 0, 0),
+                                                  _g(gy * gy, so, 0, 0))
+    if need_second:
+        out["gxx"] = _d(gy0, s, 2, 1) * u2
+        out["gyy"] = _d(_d(x, s, 2, 0), s, 0, 1) * u2
+        out["gxy"] = _d(gy1, s, 1, 1) * u2
+    if "dog" in want:
+        out["dog"] = out["g"] - _g(x, 0.66 * s, 0, 0)
+    return out
+
+
+def _combine(p: dict[str, np.ndarray], s: float, want: set) -> list[np.ndarray]:
+    """Feature planes of one scale, in :func:`feature_names` order, from its primitives."""
+    out = []
+    if "gaussian" in want:
+        out.append(p["g"])
+    if s < _MIN_DERIVATIVE_SIGMA:
+        return out
+    if "log" in want:
+        out.append(p["gxx"] + p["gyy"])
+    if "ggm" in want:
+        out.append(np.hypot(p["gx"], p["gy"]))
+    if "dog" in want:
+        out.append(p["dog"])
+    if "structure" in want:
+        out += list(_eig2(p["sxx"], p["sxy"], p["syy"]))
+    if "hessian" in want:
+        out += list(_eig2(p["gyy"], p["gxy"], p["gxx"]))
+    return out
+
+
+def _scale_features(x: np.ndarray, s: float, want: set, unit: int = 1) -> list[np.ndarray]:
+    return _combine(_primitives(x, s, want, unit), s, want)

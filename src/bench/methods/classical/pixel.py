@@ -24,13 +24,13 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
 from .common import ClassicalMethod, ClassicalParams, box_masks
 from .features import FEATURES, ILASTIK_SIGMAS, pixel_features
-from .postprocess import instances_from_probability
+from .postprocess import instances_from_probability, upscale_labels
 
 __all__ = ["PixelParams", "PixelClassifierMethod", "pixel_targets"]
 
@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 THRESHOLD_GRID = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 CORE_GRID = (0.3, 0.5, 0.7)
 MIN_DISTANCE_GRID = (0.5, 0.75, 1.0)  # times the median object radius
+_CHUNK = 1 << 16  # pixels per classifier call
 
 
 @dataclass(frozen=True)
@@ -47,12 +48,17 @@ class PixelParams(ClassicalParams):
 
     Attributes
     ----------
+    max_fit_images : int or None
+        Training images the pixels are sampled from (and validation images
+        used for tuning); None: 2 / 3 / 8 for the ci / quick / full profiles
+        (an ilastik user annotates a few images).
     sigmas : tuple of float
         Feature scales (working px); ilastik's defaults.
     features : tuple of str
         Feature families (:data:`~bench.methods.classical.features.FEATURES`).
-    n_pixels : int
-        Training pixels, split equally between the classes.
+    n_pixels : int or None
+        Training pixels, split equally between the classes; None: the
+        classifier's default for the profile.
     boundary : bool
         Learn an object-border class for instance datasets (splits touching
         objects).
@@ -65,13 +71,14 @@ class PixelParams(ClassicalParams):
         Tile size (working px) for prediction, bounding feature memory.
     """
 
+    max_fit_images: int | None = None
     sigmas: tuple[float, ...] = ILASTIK_SIGMAS
     features: tuple[str, ...] = FEATURES
-    n_pixels: int = 20000
+    n_pixels: int | None = None
     boundary: bool = True
     threshold: float | None = None
     min_area: float | None = None
-    tile: int = 256
+    tile: int = 512
 
     def validate(self) -> None:
         super().validate()
@@ -80,7 +87,7 @@ class PixelParams(ClassicalParams):
         bad = [f for f in self.features if f not in FEATURES]
         if bad or not self.features:
             raise ValueError(f"parameter `features` must be a non-empty subset of {FEATURES}, got {self.features}")
-        if self.n_pixels < 10:
+        if self.n_pixels is not None and self.n_pixels < 10:
             raise ValueError(f"parameter `n_pixels` must be >= 10, got {self.n_pixels}")
         if self.threshold is not None and not 0 < self.threshold < 1:
             raise ValueError(f"parameter `threshold` must be in (0, 1) or None, got {self.threshold}")
@@ -93,11 +100,13 @@ class PixelParams(ClassicalParams):
 def pixel_targets(labels: np.ndarray, *, boundary: bool) -> np.ndarray:
     """Per-pixel training classes from instance labels: 0 background, 1 interior, 2 border.
 
+    The image edge is not a border (objects cut by it continue outside).
+
     Examples
     --------
     >>> lab = np.zeros((5, 6), np.int32); lab[1:4, 0:3] = 1; lab[1:4, 3:6] = 2
     >>> pixel_targets(lab, boundary=True)[2].tolist()
-    [2, 1, 2, 2, 1, 2]
+    [1, 1, 2, 2, 1, 1]
     """
     from skimage.segmentation import find_boundaries
 
@@ -114,6 +123,9 @@ class PixelClassifierMethod(ClassicalMethod):
     Params: ClassVar[type] = PixelParams
     tasks: ClassVar[tuple[str, ...]] = ("instance", "classification", "semantic", "detection")
     uses_all_channels: ClassVar[bool] = True
+    fit_images: ClassVar[Mapping[str, int]] = {"ci": 2, "quick": 3, "full": 8}
+    #: ``n_pixels`` per profile when the parameter is None.
+    n_pixels: ClassVar[Mapping[str, int]] = {"ci": 3000, "quick": 10000, "full": 40000}
 
     def __init__(self, params: Any | None = None, **kwargs):
         super().__init__(params, **kwargs)
@@ -145,7 +157,8 @@ class PixelClassifierMethod(ClassicalMethod):
                 b0, b1 = max(x0 - halo, 0), min(x1 + halo, w)
                 f = self._features(work[a0:a1, b0:b1])
                 f = f[y0 - a0 : y0 - a0 + (y1 - y0), x0 - b0 : x0 - b0 + (x1 - x0)]
-                p = self.model.predict_proba(f.reshape(-1, f.shape[-1]))
+                f = f.reshape(-1, f.shape[-1])
+                p = np.concatenate([self.model.predict_proba(f[i : i + _CHUNK]) for i in range(0, f.shape[0], _CHUNK)])
                 out[y0:y1, x0:x1] = p.reshape(y1 - y0, x1 - x0, n_cls)
         # the model's classes are sorted ints; expand to 0..max if one was absent in training
         classes = np.asarray(self.model.classes_)
@@ -175,7 +188,9 @@ class PixelClassifierMethod(ClassicalMethod):
         if classes.size < 2:
             raise ValueError(f"{self.name}: the training images hold a single pixel class {classes.tolist()}")
         counts = np.array([[int((t == c).sum()) for c in classes] for t in targets])  # (images, classes)
-        per_class = self.params.n_pixels // classes.size
+        n_pixels = self.params.budget("n_pixels", self.n_pixels)
+        self.state["budget"]["n_pixels"] = n_pixels
+        per_class = n_pixels // classes.size
         Xs, ys = [], []
         for i, (ws, t) in enumerate(zip(samples, targets)):
             picks = []
@@ -227,7 +242,16 @@ class PixelClassifierMethod(ClassicalMethod):
         def segment(ws, t):
             return self._instances(probas[id(ws)], t)
 
-        return self._grid_search(grid, segment, tuning)
+        best, score = self._grid_search(grid, segment, tuning)
+        # the object classifier learns from these predictions (see _classifier_examples)
+        self._cache["examples"] = [
+            (ws.sample, upscale_labels(segment(ws, best), self.factor, ws.sample.shape)) for ws in tuning
+        ]
+        return best, score
+
+    def _classifier_examples(self, train, val):
+        """Predictions on the tuning (validation) images, already computed while tuning."""
+        return self._cache.get("examples", [])
 
     @staticmethod
     def _instances(proba: np.ndarray, t: dict[str, Any]) -> np.ndarray:

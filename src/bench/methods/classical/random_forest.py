@@ -9,6 +9,9 @@ from .pixel import PixelClassifierMethod, PixelParams
 
 __all__ = ["RandomForest", "RandomForestParams"]
 
+#: Trees per profile when ``n_estimators`` is None.
+N_ESTIMATORS = {"ci": 10, "quick": 32, "full": 100}
+
 
 @dataclass(frozen=True)
 class RandomForestParams(PixelParams):
@@ -16,19 +19,20 @@ class RandomForestParams(PixelParams):
 
     Attributes
     ----------
-    n_estimators : int
-        Trees (ilastik: 100).
+    n_estimators : int or None
+        Trees; None: 10 / 32 / 100 for the ci / quick / full profiles
+        (ilastik: 100).
     max_depth : int or None
         Maximum tree depth (None: grown until pure, as in ilastik/vigra);
         a cap makes prediction faster.
     """
 
-    n_estimators: int = 100
+    n_estimators: int | None = None
     max_depth: int | None = None
 
     def validate(self) -> None:
         super().validate()
-        if self.n_estimators < 1:
+        if self.n_estimators is not None and self.n_estimators < 1:
             raise ValueError(f"parameter `n_estimators` must be >= 1, got {self.n_estimators}")
         if self.max_depth is not None and self.max_depth < 1:
             raise ValueError(f"parameter `max_depth` must be >= 1 or None, got {self.max_depth}")
@@ -43,10 +47,11 @@ class RandomForest(PixelClassifierMethod):
     Gaussian, Gaussian gradient magnitude, difference of Gaussians, structure
     tensor eigenvalues and Hessian of Gaussian eigenvalues at scales 0.3-10 px
     (:mod:`~bench.methods.classical.features`) -- computed on every normalised
-    channel, and a random forest (Breiman, 2001; 100 trees, ``sqrt`` features
-    per split, as ilastik's vigra forest) trained on a class-balanced sample of
-    training pixels (background / object interior / object border, or the
-    semantic classes; see :mod:`~bench.methods.classical.pixel`). The
+    channel, and a random forest (Breiman, 2001; ``sqrt`` features per split as
+    ilastik's vigra forest; ilastik's 100 trees in the full profile, 32 in the
+    quick one) trained on a class-balanced sample of training pixels (background / object
+    interior / object border, or the semantic classes; see
+    :mod:`~bench.methods.classical.pixel`). The
     probability map becomes instances by thresholding the object probability
     and a watershed seeded by the confidently interior pixels; the thresholds
     are tuned on the validation images by F1 at IoU 0.5. On a semantic dataset
@@ -72,8 +77,10 @@ class RandomForest(PixelClassifierMethod):
     def _make_model(self, seed: int, n_features: int):
         from sklearn.ensemble import RandomForestClassifier
 
+        n_estimators = self.params.budget("n_estimators", N_ESTIMATORS)
+        self.state["budget"]["n_estimators"] = n_estimators
         return RandomForestClassifier(
-            n_estimators=self.params.n_estimators,
+            n_estimators=n_estimators,
             max_depth=self.params.max_depth,
             max_features="sqrt",
             n_jobs=1,

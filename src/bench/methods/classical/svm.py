@@ -9,6 +9,9 @@ from .pixel import PixelClassifierMethod, PixelParams
 
 __all__ = ["SVM", "SVMParams"]
 
+#: Nystroem components per profile when ``n_components`` is None.
+N_COMPONENTS = {"ci": 50, "quick": 100, "full": 300}
+
 
 @dataclass(frozen=True)
 class SVMParams(PixelParams):
@@ -16,26 +19,25 @@ class SVMParams(PixelParams):
 
     Attributes
     ----------
-    n_pixels : int
-        Training pixels (fewer than the forest's: the kernel map is the cost).
     C : float
         Soft-margin penalty of the linear SVM on the kernel features.
-    n_components : int
-        Nystroem components approximating the RBF kernel.
+    n_components : int or None
+        Nystroem components approximating the RBF kernel; None: 50 / 100 /
+        300 for the ci / quick / full profiles. Prediction costs
+        ``n_components x (n_features + n_components)`` operations per pixel.
     gamma : float or None
         RBF width on standardised features; None: ``1 / n_features``.
     """
 
-    n_pixels: int = 8000
     C: float = 1.0
-    n_components: int = 200
+    n_components: int | None = None
     gamma: float | None = None
 
     def validate(self) -> None:
         super().validate()
         if self.C <= 0:
             raise ValueError(f"parameter `C` must be > 0, got {self.C}")
-        if self.n_components < 2:
+        if self.n_components is not None and self.n_components < 2:
             raise ValueError(f"parameter `n_components` must be >= 2, got {self.n_components}")
         if self.gamma is not None and self.gamma <= 0:
             raise ValueError(f"parameter `gamma` must be > 0 or None, got {self.gamma}")
@@ -56,7 +58,8 @@ class SVM(PixelClassifierMethod):
     Here the RBF kernel ``exp(-gamma |x - x'|^2)`` on standardised features is
     approximated by a Nystroem feature map of ``n_components`` landmark pixels
     (Williams & Seeger, 2001), and a linear SVM (liblinear, squared hinge) is
-    trained in that space on a class-balanced sample of ``n_pixels`` pixels;
+    trained in that space on a class-balanced sample of ``n_pixels`` pixels
+    (1,000 / 4,000 / 10,000 for the ci / quick / full profiles);
     its decision values are turned into class probabilities by Platt (sigmoid)
     calibration fitted by 3-fold cross-validation on the same pixels. Prediction
     is then two dense matrix products per pixel block.
@@ -74,6 +77,8 @@ class SVM(PixelClassifierMethod):
 
     name = "svm"
     Params = SVMParams
+    #: fewer training pixels than the forest: the kernel map is the cost
+    n_pixels = {"ci": 1000, "quick": 4000, "full": 10000}
     reference = "Cortes & Vapnik 1995 (SVM), Nystroem RBF approximation; as in LysoQuant (Morone et al. 2020)"
 
     def _make_model(self, seed: int, n_features: int):
@@ -84,11 +89,13 @@ class SVM(PixelClassifierMethod):
         from sklearn.svm import LinearSVC
 
         gamma = self.params.gamma if self.params.gamma is not None else 1.0 / n_features
+        n_components = self.params.budget("n_components", N_COMPONENTS)
+        self.state["budget"]["n_components"] = n_components
         return make_pipeline(
             # float64 keeps scikit-learn on its fast BLAS path for the kernel map
             FunctionTransformer(_as_float64),
             StandardScaler(),
-            Nystroem(kernel="rbf", gamma=gamma, n_components=self.params.n_components, random_state=seed),
+            Nystroem(kernel="rbf", gamma=gamma, n_components=n_components, random_state=seed),
             CalibratedClassifierCV(
                 LinearSVC(C=self.params.C, random_state=seed), method="sigmoid", cv=3, ensemble=False
             ),

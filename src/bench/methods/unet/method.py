@@ -279,6 +279,7 @@ class UNetMethod(Method):
     def __init__(self, params: Any | None = None, **kwargs):
         super().__init__(params, **kwargs)
         self.model = None
+        self._inference_model = None
         self.config: dict[str, Any] = {}
         self.thresholds: Thresholds | None = None
         self.history: dict[str, Any] = {}
@@ -400,6 +401,7 @@ class UNetMethod(Method):
         )
         model.eval()
         self.model = model
+        self._inference_model = None
         hist.update(device=str(device), threads=torch.get_num_threads(), iterations=budget.iterations)
         self.history = hist
         logger.info("%s: trained %d steps in %.1f s on %s", self.id, budget.iterations, hist["train_seconds"], device)
@@ -465,11 +467,14 @@ class UNetMethod(Method):
         return instance_targets(lab, dict(s.classes) if (k > 1 and s.classes is not None) else None, k)
 
     def _work_probs(self, image: np.ndarray) -> np.ndarray:
+        from ._model import fused_for_inference
         from ._tiling import predict_tiled
 
+        if self._inference_model is None:
+            self._inference_model = fused_for_inference(self.model)
         x = self._work_image(image)
         return predict_tiled(
-            self.model, x, n_classes=self.config["n_outputs"], multiple=self.multiple,
+            self._inference_model, x, n_classes=self.config["n_outputs"], multiple=self.multiple,
             tile=self.params.tile, overlap=self.params.overlap, device=_device(),
         )
 
@@ -562,6 +567,7 @@ class UNetMethod(Method):
             raise ValueError(f"{path}: no weights.pt")
         model.load_state_dict(torch.load(weights, map_location=_device(), weights_only=True))
         self.model = model.to(_device()).eval()
+        self._inference_model = None
         self._cache = None
 
 

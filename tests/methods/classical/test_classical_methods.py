@@ -60,9 +60,8 @@ def test_classes_of_every_predicted_object(name, lyso, fitted):
     m = fitted(name)
     correct = total = 0
     for x, y in zip(images, truths):
-        labels = m.predict(x.image)
-        pred = m.predict_full(x).classes
-        assert pred == m.predict_classes(x.image, labels)
+        full = m.predict_full(x)
+        labels, pred = full.labels, full.classes
         assert set(pred) == set(np.unique(labels[labels > 0]).tolist())
         assert set(pred.values()) <= {0, 1}
         t, p, _ = matched_pairs(y_true=y.labels, y_pred=labels)

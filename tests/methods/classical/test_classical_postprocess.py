@@ -149,3 +149,17 @@ def test_object_stats_from_masks_and_boxes():
         ObjectStats.from_samples([Sample("c", np.zeros((4, 4, 1), np.float32), ("x",))])
     with pytest.raises(ValueError, match="no objects"):
         ObjectStats.from_areas(np.array([]))
+
+
+def test_full_resolution_boxes_equal_boxes_of_upscaled_labels():
+    from bench.methods.classical.common import _full_resolution_boxes
+    from bench.metrics import boxes_from_labels
+
+    rng = np.random.default_rng(3)
+    for factor, shape in ((1, (9, 7)), (3, (25, 20)), (4, (21, 30))):
+        small = (-(-shape[0] // factor), -(-shape[1] // factor))
+        lab = rng.integers(0, 5, small).astype(np.int32)
+        lab[-1, -1] = 9  # an object in the last, partly cropped block
+        got = _full_resolution_boxes(boxes_from_labels(lab), lab.shape, factor, shape)
+        want = boxes_from_labels(upscale_labels(lab, factor, shape))
+        np.testing.assert_allclose(got, want, atol=1e-12)

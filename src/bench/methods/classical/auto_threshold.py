@@ -35,7 +35,8 @@ class AutoThresholdParams(ClassicalParams):
     method : str
         ``"auto"`` (choose among :data:`THRESHOLDS` by training F1) or one of them.
     sigma : float or None
-        Gaussian smoothing before thresholding (working px).
+        Gaussian smoothing before thresholding (working px); tuned over
+        ``SIGMA_GRID`` (profile ``ci``: 1 px).
     min_area : float or None
         Smallest object kept (working px^2).
     local_offset : float or None
@@ -151,7 +152,7 @@ class AutoThreshold(ClassicalMethod):
         p = self.params
         st = self.stats.scaled(self.factor)
         methods = list(THRESHOLDS) if p.method == "auto" else [p.method]
-        sig = [p.sigma] if p.sigma is not None else list(SIGMA_GRID)
+        sig = [p.sigma] if p.sigma is not None else list(SIGMA_GRID if p.profile != "ci" else (1.0,))
         ma = [p.min_area] if p.min_area is not None else [round(f * st.area_p05, 2) for f in MIN_AREA_GRID]
         offsets = [p.local_offset] if p.local_offset is not None else list(LOCAL_OFFSETS)
         block = int(max(3, 2 * round(4 * st.radius_median) + 1))

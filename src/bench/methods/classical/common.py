@@ -326,6 +326,34 @@ def _reference_segmentation(plane: np.ndarray, stats: ObjectStats) -> np.ndarray
     return remove_small_objects(labels, 0.5 * stats.area_p05)
 
 
+def _full_resolution_boxes(boxes: np.ndarray, work_shape, factor: int, shape) -> np.ndarray:
+    """YOLO boxes of working-scale labels -> those of the labels upscaled by `factor` and cropped to `shape`.
+
+    Equal to ``boxes_from_labels(upscale_labels(labels, factor, shape))`` without
+    building the full-resolution image (the working shape is ``ceil(shape /
+    factor)``, so every working pixel keeps at least one full-resolution pixel).
+
+    Examples
+    --------
+    >>> from bench.metrics import boxes_from_labels
+    >>> lab = np.zeros((3, 3), np.int32); lab[1:, 1:] = 1
+    >>> b = _full_resolution_boxes(boxes_from_labels(lab), lab.shape, 2, (5, 6))
+    >>> bool(np.allclose(b, boxes_from_labels(upscale_labels(lab, 2, (5, 6)))))
+    True
+    """
+    b = np.asarray(boxes, float).reshape(-1, 5)
+    if b.shape[0] == 0:
+        return b
+    hw, ww = work_shape
+    h, w = shape
+    x0 = np.minimum((b[:, 1] - b[:, 3] / 2) * ww * factor, w)
+    x1 = np.minimum((b[:, 1] + b[:, 3] / 2) * ww * factor, w)
+    y0 = np.minimum((b[:, 2] - b[:, 4] / 2) * hw * factor, h)
+    y1 = np.minimum((b[:, 2] + b[:, 4] / 2) * hw * factor, h)
+    x0, x1, y0, y1 = np.rint(x0), np.rint(x1), np.rint(y0), np.rint(y1)
+    return np.column_stack([b[:, 0], (x0 + x1) / (2 * w), (y0 + y1) / (2 * h), (x1 - x0) / w, (y1 - y0) / h])
+
+
 def _box_corners(sample: Sample) -> np.ndarray:
     h, w = sample.shape
     b = np.asarray(sample.boxes, float).reshape(-1, 5)
@@ -556,8 +584,8 @@ class ClassicalMethod(Method):
     def _match_boxes(self, pred_ws: np.ndarray, ws: WorkSample):
         from ...metrics import boxes_from_labels, match_boxes
 
-        pred_full = upscale_labels(pred_ws, self.factor, ws.sample.shape)
-        return match_boxes(true_boxes=ws.sample.boxes, pred_boxes=boxes_from_labels(pred_full), iou_threshold=0.5)
+        pred = _full_resolution_boxes(boxes_from_labels(pred_ws), pred_ws.shape, self.factor, ws.sample.shape)
+        return match_boxes(true_boxes=ws.sample.boxes, pred_boxes=pred, iou_threshold=0.5)
 
     def _grid_search(
         self,

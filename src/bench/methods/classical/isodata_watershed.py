@@ -32,7 +32,7 @@ class IsodataWatershedParams(ClassicalParams):
     ----------
     sigma : float or None
         Gaussian smoothing before thresholding (working-scale px); tuned over
-        ``SIGMA_GRID``.
+        ``SIGMA_GRID`` (profile ``ci``: 1 px).
     min_distance : float or None
         Radius (working px) within which a watershed seed must be the maximum
         of the distance transform; tuned over ``MIN_DISTANCE_GRID`` times the
@@ -112,7 +112,7 @@ class IsodataWatershed(ClassicalMethod):
     def _candidates(self) -> list[dict[str, Any]]:
         p = self.params
         st = self.stats.scaled(self.factor)
-        sig = [p.sigma] if p.sigma is not None else list(SIGMA_GRID)
+        sig = [p.sigma] if p.sigma is not None else list(SIGMA_GRID if p.profile != "ci" else (1.0,))
         md = [p.min_distance] if p.min_distance is not None else [
             round(max(1.0, f * st.radius_median), 2) for f in MIN_DISTANCE_GRID
         ]

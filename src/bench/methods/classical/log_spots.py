@@ -34,7 +34,8 @@ class LogSpotsParams(ClassicalParams):
     ----------
     threshold : float or None
         Minimum scale-normalised LoG response of a spot (the working plane is
-        normalised to 0-1 per image); tuned over ``THRESHOLD_GRID``.
+        normalised to 0-1 per image); tuned over ``THRESHOLD_GRID`` (profile
+        ``ci``: every other value).
     fraction : float or None
         A spot grows over the pixels whose best LoG response is at least
         ``fraction`` times the spot's peak response; tuned over ``FRACTION_GRID``.
@@ -274,7 +275,7 @@ class LogSpots(ClassicalMethod):
     def _tune(self, train, val, rng):
         p = self.params
         fixed = self._fixed()
-        th = [p.threshold] if p.threshold is not None else list(THRESHOLD_GRID)
+        th = [p.threshold] if p.threshold is not None else list(THRESHOLD_GRID[:: 2 if p.profile == "ci" else 1])
         fr = [p.fraction] if p.fraction is not None else list(FRACTION_GRID)
         fill = [p.fill_rings] if p.fill_rings is not None else [False, True]
         grid = [{"fill_rings": g, "threshold": t, "fraction": f, **fixed}

@@ -246,7 +246,7 @@ class ObjectClassifier:
     True
     """
 
-    def __init__(self, *, rim: int = 2, n_estimators: int = 200, iou_threshold: float = 0.5, rng=None):
+    def __init__(self, *, rim: int = 2, n_estimators: int = 100, iou_threshold: float = 0.5, rng=None):
         if rim < 1:
             raise ValueError(f"`rim` must be >= 1, got {rim}")
         if n_estimators < 1:

@@ -121,7 +121,15 @@ class SAMParams:
 
 @register_method
 class SAMMethod(Method):
-    """Segment Anything (automatic mask generation), zero-shot."""
+    """Segment Anything (automatic mask generation), zero-shot.
+
+    A grid of point prompts over the percentile-scaled 8-bit RGB image gives
+    SAM's overlapping mask proposals; proposals are filtered by predicted IoU,
+    stability and area (the area range taken from the training objects when
+    ``size_filter="train"``) and resolved into one int32 label image by
+    :mod:`bench.methods.sam.masks`. Nothing is trained. Skipped, with the
+    reason, where segment_anything, torchvision or the checkpoint is missing.
+    """
 
     name = "sam"
     Params = SAMParams

@@ -1,0 +1,591 @@
+"""``cellpose``: Cellpose 3 trained from scratch on the split, or pretrained (zero-shot / fine-tuned).
+
+Stringer C., Wang T., Michaelos M., Pachitariu M., "Cellpose: a generalist
+algorithm for cellular segmentation", Nat Methods 18, 100-106 (2021),
+doi:10.1038/s41592-020-01018-x; Cellpose 3: Stringer & Pachitariu, Nat
+Methods (2025), doi:10.1038/s41592-025-02595-5. The CELLULAR protocol
+(fine-tuning ``cyto2`` for 500 epochs, learning rate 0.2, batch 8): Al Outa
+et al., Sci Data 10 (2023), doi:10.1038/s41597-023-02687-x.
+
+Cellpose predicts, per pixel, a cell probability and a flow field pointing to
+the object centre; following the flows groups pixels into objects.
+
+Variants (``init`` x ``train``):
+
+* ``init="scratch"`` (always ``train=true``): a fresh ``CellposeModel(
+  pretrained_model=False, nchan=2)`` trained with ``cellpose.train.train_seg``
+  on the training split;
+* ``init="cyto" | "cyto2" | "cyto3" | "nuclei"`` with ``train=false``: the
+  pretrained model, zero-shot; with ``train=true``: fine-tuned on the split.
+  Pretrained weights are read from disk only (:mod:`.weights`); without them
+  :meth:`weights_reason` says so and the runner records the method as skipped.
+  Cellpose is never asked to download anything.
+
+What ``fit`` does:
+
+1. **Diameter**: the median equivalent-disk diameter ``d`` of the training
+   objects. Objects are rescaled by ``diam_mean / d`` for the network, where
+   ``diam_mean`` is the model's object size: the pretrained model's (30 px;
+   17 for ``nuclei``), or for ``scratch`` ``d`` clipped to [17, 30] px (small
+   puncta are enlarged at most to 17 px, big nuclei shrunk to 30 px).
+2. **Channels**: Cellpose takes two planes, (object, optional nucleus). With
+   ``channels=()`` they are chosen from the channel names
+   (:func:`choose_channels`): a single channel is the object plane; a
+   transmitted-light channel (``transmitted``, ``brightfield``, ``phase``,
+   ``dic``; ``blue`` in CELLULAR's merged colour JPEGs, where grey transmitted
+   light is the only signal in blue) is the object plane when present, with
+   ``rfp``/``red`` as second plane for training (the reporter, present in
+   every cell or punctum); otherwise the first two channels. A pretrained
+   model gets only a nuclear stain (``hoechst``, ``dapi``...) as second
+   plane, never another cytoplasmic signal. ``channels=(a;b)`` overrides it.
+   Each plane is scaled from its 1st to 99th percentile (Cellpose's own
+   normalisation, done here so that Cellpose's module-level defaults are
+   never mutated).
+3. **Training** (``train=true``) with ``train_seg`` for the profile's fixed
+   number of epochs (table below; seeds fixed: torch, numpy, Python), then
+   the network is reloaded from the saved file into a fresh ``CellposeModel``.
+4. **Thresholds**: ``flow_threshold`` and ``cellprob_threshold`` are chosen
+   on the *validation* split from the profile's grid, maximising the pooled F1
+   at IoU 0.5 (ties: mean matched IoU), the network being run once per image.
+5. **Classes**: as for every instance method here, an
+   :class:`~bench.methods.classical.objects.ObjectClassifier` fitted on the
+   model's predictions on training images when the data carry classes.
+
+``predict_scores`` gives each object the mean cell probability (sigmoid of
+Cellpose's cellprob output) over its pixels.
+
+Profiles:
+
+=========  ======  =====  =====  ========  ===========  =========  ==================
+profile    epochs  batch  crop   images/   optimiser    threshold  CPnet width
+                                 epoch                  grid       (scratch only)
+=========  ======  =====  =====  ========  ===========  =========  ==================
+``ci``     4       2      64     2         AdamW 5e-3   1 x 1      8-16-32-256
+``quick``  100     4      128    4         AdamW 5e-3   3 x 3      16-32-64-256
+``full``   500     8      224    all       SGD 0.2      4 x 5      32-64-128-256
+=========  ======  =====  =====  ========  ===========  =========  ==================
+
+``full`` is the Cellpose paper's budget (SGD, momentum 0.9, weight decay
+1e-5, learning rate 0.2, batch 8, 500 epochs) with Cellpose's own network,
+which is also the CELLULAR fine-tuning protocol. ``train_seg`` warms the
+learning rate up linearly over the first 10 epochs and (beyond 300 epochs)
+halves it over the last 100. On CPU one training step of the standard
+network on four 128 x 128 crops takes seconds, so ``quick`` and ``ci``
+train a narrower CPnet (same architecture, a half / a quarter of the
+feature maps in the first three levels; the last level keeps 256 because
+Cellpose's inference code assumes a 256-long style vector); pretrained
+variants always use Cellpose's width.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import random
+import tempfile
+import time
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+
+from ...data.sample import Sample
+from ..base import Method, register_method
+from ..classical.objects import ObjectClassifier
+from ..classical.postprocess import ObjectStats
+from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
+from .weights import weights_reason as _weights_reason
+
+__all__ = ["CellposeParams", "CellposeMethod", "Budget", "PROFILES", "choose_channels", "to_cellpose_planes"]
+
+logger = logging.getLogger(__name__)
+
+#: Per-plane normalisation percentiles (Cellpose's default).
+NORM_PERCENTILES = (1.0, 99.0)
+#: Scratch models see objects at a diameter clipped to this range (px).
+SCRATCH_DIAM_RANGE = (17.0, 30.0)
+#: Cellpose's minimum mask size (px) and largest mask as a fraction of the image.
+MIN_SIZE = 15
+MAX_SIZE_FRACTION = 0.4
+
+_TRANSMITTED = ("transmitted", "brightfield", "bf", "phase", "dic", "trans")
+_NUCLEAR = ("hoechst", "dapi", "draq5", "nuclei", "nucleus", "h2b")
+_REPORTER = ("rfp", "red", "mrfp")
+
+
+@dataclass(frozen=True)
+class Budget:
+    """Training budget and threshold grid of one profile (module docstring)."""
+
+    epochs: int
+    batch_size: int
+    bsize: int
+    nimg_per_epoch: int | None  # None: every training image each epoch
+    learning_rate: float
+    sgd: bool
+    weight_decay: float
+    flow_thresholds: tuple[float, ...]
+    cellprob_thresholds: tuple[float, ...]
+    nbase: tuple[int, ...]  # CPnet feature maps per level (scratch models only)
+
+
+#: Cellpose's own network width (every pretrained model has it).
+CELLPOSE_NBASE = (32, 64, 128, 256)
+
+PROFILES: dict[str, Budget] = {
+    "ci": Budget(4, 2, 64, 2, 5e-3, False, 1e-5, (0.4,), (0.0,), (8, 16, 32, 256)),
+    "quick": Budget(100, 4, 128, 4, 5e-3, False, 1e-5, (0.4, 0.6, 0.8), (-1.0, 0.0, 1.0), (16, 32, 64, 256)),
+    "full": Budget(500, 8, 224, None, 0.2, True, 1e-5, (0.2, 0.4, 0.6, 0.8), (-2.0, -1.0, 0.0, 1.0, 2.0), CELLPOSE_NBASE),
+}
+
+
+def choose_channels(channels: Sequence[str], *, pretrained: bool) -> tuple[int, int | None]:
+    """Indices of the (object, second) planes given to Cellpose (module docstring, step 2).
+
+    Examples
+    --------
+    >>> choose_channels(("hoechst",), pretrained=False)
+    (0, None)
+    >>> choose_channels(("gfp", "rfp", "transmitted"), pretrained=False)
+    (2, 1)
+    >>> choose_channels(("gfp", "rfp", "transmitted"), pretrained=True)
+    (2, None)
+    >>> choose_channels(("lamp1", "cargo"), pretrained=False)
+    (0, 1)
+    >>> choose_channels(("red", "green", "blue"), pretrained=False)
+    (2, 0)
+    """
+    names = [c.lower() for c in channels]
+    if not names:
+        raise ValueError("`channels` is empty")
+    if len(names) == 1:
+        return 0, None
+    transmitted = [i for i, c in enumerate(names) if c in _TRANSMITTED]
+    if not transmitted and names == ["red", "green", "blue"]:
+        transmitted = [2]
+    nuclear = [i for i, c in enumerate(names) if c in _NUCLEAR]
+    if transmitted:
+        obj = transmitted[0]
+        if pretrained:
+            return obj, (nuclear[0] if nuclear else None)
+        reporter = [i for i, c in enumerate(names) if c in _REPORTER and i != obj]
+        others = [i for i in range(len(names)) if i != obj]
+        return obj, (reporter or others)[0]
+    if nuclear and len(names) > 1:
+        others = [i for i in range(len(names)) if i not in nuclear]
+        if others:
+            return others[0], nuclear[0]
+    return 0, (None if pretrained else 1)
+
+
+def to_cellpose_planes(image: np.ndarray, planes: tuple[int, int | None]) -> np.ndarray:
+    """``(2, Y, X)`` float32: the chosen planes, each scaled 1st-99th percentile (zeros if absent or flat).
+
+    Examples
+    --------
+    >>> img = np.arange(8, dtype=np.float32).reshape(2, 2, 2)
+    >>> to_cellpose_planes(img, (1, None)).shape
+    (2, 2, 2)
+    """
+    out = np.zeros((2, *image.shape[:2]), np.float32)
+    for k, c in enumerate(planes):
+        if c is None:
+            continue
+        v = image[..., c].astype(np.float32)
+        lo, hi = np.percentile(v, NORM_PERCENTILES)
+        if hi > lo:
+            out[k] = (v - lo) / (hi - lo)
+    return out
+
+
+@dataclass(frozen=True)
+class CellposeParams:
+    """Parameters of :class:`CellposeMethod`.
+
+    Attributes
+    ----------
+    profile : {"ci", "quick", "full"}
+        Training budget and threshold grid (module docstring).
+    init : {"scratch", "cyto", "cyto2", "cyto3", "nuclei"}
+        Start from random weights or from a pretrained Cellpose model.
+    train : bool
+        Train (scratch) / fine-tune (pretrained) on the split; ``false`` with
+        a pretrained ``init`` is zero-shot.
+    weights_dir : str
+        Folder holding pretrained weight files (see :mod:`.weights`); empty:
+        ``$CELLPOSE_LOCAL_MODELS_PATH``, then ``~/.cellpose/models``.
+    channels : tuple of str
+        ``(object_channel;second_channel)`` names, or one name; empty: automatic.
+    epochs : int or None
+        Override the profile's number of epochs.
+    tune : bool
+        Tune flow and cellprob thresholds on validation (else Cellpose's
+        defaults 0.4 and 0.0).
+    threads : int
+        ``torch.set_num_threads`` for this process (0: leave torch's default).
+        The default is 1: torch's OpenMP threads spin while waiting, and on the
+        shared 2-core machine two threads made a training step of the
+        ``quick`` network 5 times slower than one (9.5 s vs 1.8 s, measured
+        under load); use 2 or more on a dedicated machine.
+    """
+
+    profile: Literal["ci", "quick", "full"] = "quick"
+    init: Literal["scratch", "cyto", "cyto2", "cyto3", "nuclei"] = "scratch"
+    train: bool = True
+    weights_dir: str = ""
+    channels: tuple[str, ...] = ()
+    epochs: int | None = None
+    tune: bool = True
+    threads: int = 1
+
+    def validate(self) -> None:
+        if self.init == "scratch" and not self.train:
+            raise ValueError("cellpose: init='scratch' needs train=true (an untrained network segments nothing)")
+        if self.init != "scratch" and self.init not in PRETRAINED_FILES:
+            raise ValueError(f"cellpose: `init` must be 'scratch' or one of {sorted(PRETRAINED_FILES)}, got {self.init!r}")
+        if len(self.channels) > 2:
+            raise ValueError(f"cellpose: `channels` names at most 2 channels, got {self.channels}")
+        if self.epochs is not None and self.epochs < 1:
+            raise ValueError(f"cellpose: `epochs` must be >= 1, got {self.epochs}")
+        if self.threads < 0:
+            raise ValueError(f"cellpose: `threads` must be >= 0, got {self.threads}")
+
+
+def _digest(image: np.ndarray) -> bytes:
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str((image.shape, image.dtype.str)).encode())
+    h.update(np.ascontiguousarray(image).tobytes())
+    return h.digest()
+
+
+@contextlib.contextmanager
+def _known_warnings():
+    """Silence the known third-party warnings of Cellpose 3 under torch 2.x (and only those)."""
+    with warnings.catch_warnings():
+        # dynamics.py builds sparse tensors without opting in or out of invariant checks
+        warnings.filterwarnings("ignore", message=r"Sparse invariant checks are implicitly disabled", category=UserWarning)
+        # importing cellpose pulls in code decorated with torch.jit.script_method
+        warnings.filterwarnings("ignore", message=r"`torch.jit.script_method` is deprecated", category=DeprecationWarning)
+        yield
+
+
+def import_cellpose():
+    """``(cellpose.models, cellpose.train, cellpose.dynamics)``, imported without their known warnings."""
+    with _known_warnings():
+        from cellpose import dynamics, models
+        from cellpose import train as cp_train
+    return models, cp_train, dynamics
+
+
+def _setup_torch(threads: int):
+    import torch
+
+    if threads > 0 and torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    return torch
+
+
+@register_method
+class CellposeMethod(Method):
+    """Cellpose 3 (flow fields + cell probability, objects by following the flows):
+    trained from scratch, or pretrained cyto/cyto2 zero-shot or fine-tuned."""
+
+    name = "cellpose"
+    Params = CellposeParams
+    tasks = ("instance", "classification")
+    requires = ("torch", "cellpose")
+    extra = "torch"
+    presets = {
+        "cellpose_scratch": {"init": "scratch", "train": True},
+        "cellpose_cyto": {"init": "cyto", "train": False},
+        "cellpose_cyto2": {"init": "cyto2", "train": False},
+        "cellpose_cyto2_finetuned": {"init": "cyto2", "train": True},
+    }
+    reference = (
+        "Stringer, Wang, Michaelos & Pachitariu, Cellpose: a generalist algorithm for cellular "
+        "segmentation, Nat Methods 18, 100-106 (2021), doi:10.1038/s41592-020-01018-x"
+    )
+
+    def __init__(self, params=None, **kwargs):
+        super().__init__(params, **kwargs)
+        self._model = None
+        # the network's weight file, kept as bytes: once Cellpose has run on CPU with
+        # MKL-DNN its tensors can no longer be serialised
+        self._net_bytes: bytes | None = None
+        self.classifier: ObjectClassifier | None = None
+        self.state: dict = {}
+        self._last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
+
+    def weights_reason(self) -> str | None:
+        if self.params.init == "scratch":
+            return None
+        return _weights_reason(self.params.init, self.params.weights_dir or None)
+
+    # -------------------------------------------------------------- helpers
+    def _planes(self, channels: Sequence[str]) -> tuple[int, int | None]:
+        wanted = self.params.channels
+        if not wanted:
+            return choose_channels(channels, pretrained=self.params.init != "scratch")
+        idx = []
+        for name in wanted:
+            if name not in channels:
+                raise ValueError(f"cellpose: `channels` names {name!r}, not among the data's channels {tuple(channels)}")
+            idx.append(list(channels).index(name))
+        return idx[0], (idx[1] if len(idx) > 1 else None)
+
+    def _new_model(self, weights: str | None, diam_mean: float, nbase: Sequence[int] = CELLPOSE_NBASE):
+        """A ``CellposeModel`` (on CUDA if available), with `weights` loaded from a file if given."""
+        # Cellpose silently downloads its default model when given a path that does
+        # not exist: check it here so that never happens.
+        if weights and not Path(weights).is_file():
+            raise ValueError(f"cellpose: weight file {weights} does not exist")
+        torch = _setup_torch(self.params.threads)
+        models, _, _ = import_cellpose()
+
+        gpu = bool(torch.cuda.is_available())
+        if tuple(nbase) == CELLPOSE_NBASE:
+            return models.CellposeModel(gpu=gpu, pretrained_model=weights or False, nchan=2, diam_mean=diam_mean)
+        # a narrower CPnet (quick/ci profiles): same architecture, fewer feature maps
+        with _known_warnings():
+            from cellpose.resnet_torch import CPnet
+
+        model = models.CellposeModel(gpu=gpu, pretrained_model=False, nchan=2, diam_mean=diam_mean)
+        net = CPnet([2, *nbase], model.nclasses, sz=3, mkldnn=model.mkldnn, max_pool=True, diam_mean=diam_mean)
+        net = net.to(model.device)
+        if weights:
+            net.load_model(weights, device=model.device)
+            model.diam_mean = float(net.diam_mean.data.cpu().numpy()[0])
+            model.diam_labels = float(net.diam_labels.data.cpu().numpy()[0])
+            model.pretrained_model = weights
+        model.net = net
+        model.nbase = [2, *nbase]
+        return model
+
+    # -------------------------------------------------------------- training
+    def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "CellposeMethod":
+        self._check_fit_data(train, val)
+        p = self.params
+        reason = self.weights_reason()
+        if reason is not None:
+            raise FileNotFoundError(f"cellpose: {reason}")
+        for s in [*train, *val]:
+            if s.labels is None:
+                raise ValueError(f"cellpose: sample {s.name!r} has no instance `labels`")
+        b = PROFILES[p.profile]
+        epochs = p.epochs or b.epochs
+        seed = int(np.random.default_rng(rng).integers(2**31 - 1))
+        torch = _setup_torch(p.threads)
+        planes = self._planes(train[0].channels)
+        diameter = 2 * ObjectStats.from_samples(train).radius_median
+        if p.init == "scratch":
+            diam_mean = float(np.clip(diameter, *SCRATCH_DIAM_RANGE))
+            pretrained = None
+            nbase = tuple(b.nbase)
+        else:
+            diam_mean = PRETRAINED_DIAM_MEAN[p.init]
+            pretrained = str(find_pretrained(p.init, p.weights_dir or None))
+            nbase = CELLPOSE_NBASE
+        logger.info(
+            "cellpose: init %s, median diameter %.1f px, model diameter %.1f px, planes %s",
+            p.init, diameter, diam_mean, [train[0].channels[i] if i is not None else None for i in planes],
+        )
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        history: dict = {}
+        train_s = 0.0
+        if p.train:
+            _, cp_train, _ = import_cellpose()
+
+            model = self._new_model(pretrained, diam_mean, nbase)
+            X = [to_cellpose_planes(s.image, planes) for s in train]
+            Y = [s.labels for s in train]
+            Xv = [to_cellpose_planes(s.image, planes) for s in val] or None
+            Yv = [s.labels for s in val] or None
+            t0 = time.perf_counter()
+            with tempfile.TemporaryDirectory(prefix="bench-cellpose-") as tmp, _known_warnings():
+                save_path = Path(tmp)
+                save_path.mkdir(parents=True, exist_ok=True)
+                fname, losses, test_losses = cp_train.train_seg(
+                    model.net,
+                    train_data=X,
+                    train_labels=Y,
+                    test_data=Xv,
+                    test_labels=Yv,
+                    channels=None,
+                    normalize={"normalize": False},
+                    batch_size=b.batch_size,
+                    bsize=b.bsize,
+                    learning_rate=b.learning_rate,
+                    SGD=b.sgd,
+                    momentum=0.9,
+                    weight_decay=b.weight_decay,
+                    n_epochs=epochs,
+                    nimg_per_epoch=b.nimg_per_epoch,
+                    nimg_test_per_epoch=b.nimg_per_epoch,
+                    min_train_masks=1,
+                    save_path=str(save_path),
+                    save_every=10**9,
+                    model_name="bench_cellpose",
+                )
+                train_s = time.perf_counter() - t0
+                # evaluate with a fresh model object loaded from the trained file
+                self._net_bytes = Path(fname).read_bytes()
+                self._model = self._new_model(str(fname), diam_mean, nbase)
+            history = {
+                "train_loss": [float(v) for v in losses],
+                # train_seg evaluates the validation loss at epoch 0, 5 and every 10th epoch
+                "val_loss": {str(i): float(v) for i, v in enumerate(test_losses) if v != 0.0},
+            }
+        else:
+            self._net_bytes = Path(pretrained).read_bytes()
+            self._model = self._new_model(pretrained, diam_mean)
+        self.state = {
+            "seed": seed,
+            "init": p.init,
+            "trained": p.train,
+            "median_diameter": diameter,
+            "diam_mean": float(self._model.diam_mean),
+            "nbase": list(nbase),
+            "planes": [None if i is None else train[0].channels[i] for i in planes],
+            "plane_indices": list(planes),
+            "budget": {**asdict(b), "epochs": epochs},
+            "history": history,
+            "train_seconds": train_s,
+            "flow_threshold": 0.4,
+            "cellprob_threshold": 0.0,
+        }
+        self.state = json.loads(json.dumps(self.state))  # exactly what save/load gives back
+        if p.tune and val:
+            t0 = time.perf_counter()
+            self._tune(val, b)
+            self.state["threshold_seconds"] = time.perf_counter() - t0
+        logger.info(
+            "cellpose: trained %.1f s; flow_threshold %.2f, cellprob_threshold %.2f",
+            train_s, self.state["flow_threshold"], self.state["cellprob_threshold"],
+        )
+        self.fitted = True
+        self.classifier = None
+        if any(s.classes for s in train):
+            preds = [self.predict(s.image) for s in train]
+            self.classifier = ObjectClassifier(rng=seed).fit_matched(
+                [s.image for s in train],
+                y_true=[s.labels for s in train],
+                true_classes=[dict(s.classes or {}) for s in train],
+                y_pred=preds,
+            )
+        return self
+
+    def _tune(self, val: Sequence[Sample], b: Budget) -> None:
+        _, _, dynamics = import_cellpose()
+
+        from ...metrics import match_instances
+        from ...metrics.matching import pool_results
+
+        outputs = [self._network(s.image) for s in val]
+        niter = self._niter()
+        best = None
+        for ft in b.flow_thresholds:
+            for ct in b.cellprob_thresholds:
+                results = []
+                for s, (dP, cellprob) in zip(val, outputs):
+                    with _known_warnings():
+                        masks = dynamics.resize_and_compute_masks(
+                            dP, cellprob, niter=niter, cellprob_threshold=ct, flow_threshold=ft,
+                            interp=True, min_size=MIN_SIZE, max_size_fraction=MAX_SIZE_FRACTION,
+                            resize=None, device=self._model.device,
+                        )
+                    results.append(match_instances(y_true=s.labels, y_pred=np.asarray(masks, np.int32)))
+                r = pool_results(results)
+                key = (r.f1, r.mean_matched_iou)
+                logger.debug("cellpose tuning: flow %.2f cellprob %.2f -> F1 %.3f", ft, ct, r.f1)
+                if best is None or key > best[0]:
+                    best = (key, ft, ct)
+        self.state["flow_threshold"] = float(best[1])
+        self.state["cellprob_threshold"] = float(best[2])
+        self.state["val_f1"] = float(best[0][0])
+
+    # ------------------------------------------------------------- inference
+    def _require_model(self):
+        if self._model is None:
+            raise RuntimeError("cellpose: not fitted; call fit() or Method.load() first")
+        return self._model
+
+    def _niter(self) -> int:
+        # Cellpose's own choice with resample=True: 200 iterations at the network's scale
+        return int(round(200 * self.state["median_diameter"] / self.state["diam_mean"]))
+
+    def _eval(self, image: np.ndarray, **kwargs):
+        model = self._require_model()
+        x = to_cellpose_planes(image, tuple(self.state["plane_indices"]))
+        with _known_warnings():
+            masks, flows, _ = model.eval(
+                x,
+                channels=None,
+                channel_axis=0,
+                normalize={"normalize": False},
+                diameter=self.state["median_diameter"],
+                resample=True,
+                min_size=MIN_SIZE,
+                max_size_fraction=MAX_SIZE_FRACTION,
+                **kwargs,
+            )
+        return masks, flows
+
+    def _network(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        _, flows = self._eval(image, compute_masks=False)
+        return flows[1], flows[2]
+
+    def predict(self, image: np.ndarray) -> np.ndarray:
+        masks, flows = self._eval(
+            image,
+            flow_threshold=self.state["flow_threshold"],
+            cellprob_threshold=self.state["cellprob_threshold"],
+            niter=self._niter(),
+        )
+        labels = np.ascontiguousarray(masks, dtype=np.int32)
+        prob = 1.0 / (1.0 + np.exp(-np.asarray(flows[2], dtype=np.float64)))
+        ids = np.unique(labels[labels > 0])
+        if ids.size:
+            sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=int(ids.max()) + 1)
+            counts = np.bincount(labels.ravel(), minlength=int(ids.max()) + 1)
+            scores = {int(i): float(sums[i] / counts[i]) for i in ids}
+        else:
+            scores = {}
+        self._last = (_digest(image), labels, scores)
+        return labels
+
+    def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float]:
+        if self._last is None or self._last[0] != _digest(image) or not np.array_equal(self._last[1], labels):
+            self.predict(image)
+            if not np.array_equal(self._last[1], labels):
+                raise ValueError("cellpose: `labels` are not this model's prediction for `image`")
+        return dict(self._last[2])
+
+    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
+        if self.classifier is None:
+            return None
+        return self.classifier.predict(image, labels)
+
+    # ------------------------------------------------------------ persistence
+    def _save_state(self, path: Path) -> None:
+        self._require_model()
+        (path / "cellpose_net").write_bytes(self._net_bytes)
+        (path / "state.json").write_text(json.dumps(self.state, indent=1))
+        if self.classifier is not None:
+            self.classifier.save(path / "classifier.joblib")
+
+    def _load_state(self, path: Path) -> None:
+        state_file = path / "state.json"
+        if not state_file.is_file():
+            raise ValueError(f"{path}: no state.json; not a saved cellpose model")
+        self.state = json.loads(state_file.read_text())
+        net_file = path / "cellpose_net"
+        self._net_bytes = net_file.read_bytes() if net_file.is_file() else None
+        self._model = self._new_model(str(net_file), float(self.state["diam_mean"]), tuple(self.state["nbase"]))
+        clf = path / "classifier.joblib"
+        self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None

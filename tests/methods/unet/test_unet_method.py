@@ -179,3 +179,24 @@ def test_skip_reasons():
 def test_predict_before_fit_raises():
     with pytest.raises(RuntimeError, match="fit"):
         get_method("unet").predict(np.zeros((8, 8, 2), np.float32))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("recipe,optimizer,lr", [("lysoquant", "adam", 1e-4), ("cdl", "sgd", 1e-3)])
+def test_full_profile_uses_the_papers_recipes(blobs, recipe, optimizer, lr):
+    m = _fit(blobs, profile="full", recipe=recipe, iterations=2)
+    b = m.config["budget"]
+    assert b["optimizer"] == optimizer and b["lr"] == lr and b["iterations"] == 2
+    assert len(m.history["loss"]) == 2
+    if recipe == "cdl":
+        assert b["momentum"] == 0.9 and b["weight_decay"] == 1e-3 and b["batch"] == 8
+
+
+def test_full_budgets_match_the_papers():
+    from bench.methods.unet._training import budget_for
+
+    lq = budget_for("full", "lysoquant", iterations=None, patches_per_epoch=1)
+    assert lq.iterations == 300_000 and lq.lr_at(0) == 1e-4 and lq.lr_at(299_999) == 5e-5
+    cdl = budget_for("full", "cdl", iterations=None, patches_per_epoch=16)  # 2 steps per epoch
+    assert cdl.iterations == 30 and cdl.optimizer == "sgd"
+    assert [round(cdl.lr_at(2 * e) / 1e-3, 4) for e in (0, 2, 3, 6, 9, 12, 14)] == [1, 1, 0.8, 0.64, 0.512, 0.4096, 0.4096]

@@ -16,7 +16,7 @@ from .common import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
 
 __all__ = ["Hough", "HoughParams", "edge_strength", "circle_accumulator", "circle_candidates", "detect_circles",
-           "perimeter_votes", "outermost_radii"]
+           "perimeter_votes", "outermost_radii", "prune_concentric"]
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +39,9 @@ class HoughParams(ClassicalParams):
         finds more circles). Tuned over 0.1..0.9 (step 0.1).
     edge : float or None
         In [0, 1]; edge pixels are the non-maximum-suppressed gradient maxima
-        whose magnitude is at least ``edge`` times the image's largest gradient.
+        whose magnitude is at or above the ``edge`` quantile of all of them
+        (MATLAB's edge threshold is a fraction of the largest gradient; a
+        quantile is not dominated by a few saturated artefacts).
         Tuned over 0.1..0.9 (step 0.1).
     sigma : float or None
         Gaussian smoothing before the gradient (working px); tuned over (1, 2).
@@ -72,7 +74,11 @@ class HoughParams(ClassicalParams):
 
 
 def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
-    """Gradient magnitude on the Canny non-maximum-suppressed ridges, 0 elsewhere, scaled to max 1.
+    """Rank (quantile) of the gradient magnitude on the Canny non-maximum-suppressed ridges, 0 elsewhere.
+
+    ``edge_strength(...) >= e`` keeps the strongest ``1 - e`` fraction of the
+    ridge pixels: a threshold relative to the image's own edges, which a few
+    saturated artefacts cannot dominate (as they dominate the maximum).
 
     Examples
     --------
@@ -89,7 +95,13 @@ def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
     if top <= 0:
         return np.zeros(x.shape, np.float32)
     ridges = canny(x, sigma=0.0, low_threshold=1e-12 * top, high_threshold=1e-12 * top)
-    return np.where(ridges, mag / top, 0.0).astype(np.float32)
+    out = np.zeros(x.shape, np.float32)
+    if ridges.any():
+        # rank of each ridge pixel's magnitude among all ridge pixels, in (0, 1]
+        vals = mag[ridges]
+        ranks = np.searchsorted(np.sort(vals), vals, side="right") / vals.size
+        out[ridges] = ranks
+    return out
 
 
 def circle_accumulator(edges: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -149,6 +161,35 @@ def circle_candidates(
     scores = score[iy, ix].astype(float)
     order = np.argsort(-scores, kind="stable")
     return centers[order], radius[iy, ix].astype(float)[order], scores[order]
+
+
+def prune_concentric(centers: np.ndarray, radii: np.ndarray, scores: np.ndarray, *, overlap: float = 0.5):
+    """Drop circles whose centre lies within ``overlap`` x the radius of a stronger kept circle.
+
+    Candidates must be sorted best first (as :func:`circle_candidates` returns
+    them); this loops over candidates, not pixels. Since a candidate is only
+    ever suppressed by stronger ones, pruning all candidates and then keeping
+    those above a threshold equals thresholding first.
+
+    Examples
+    --------
+    >>> c = np.array([[10.0, 10.0], [12.0, 10.0], [30.0, 30.0]])
+    >>> prune_concentric(c, np.array([8.0, 6.0, 5.0]), np.array([0.9, 0.8, 0.7]))[2].tolist()
+    [0.9, 0.7]
+    """
+    from scipy.spatial import cKDTree
+
+    n = centers.shape[0]
+    if n < 2:
+        return centers, radii, scores
+    tree = cKDTree(centers)
+    alive = np.ones(n, bool)
+    for i in range(n):
+        if not alive[i]:
+            continue
+        near = np.asarray(tree.query_ball_point(centers[i], overlap * radii[i]), dtype=np.int64)
+        alive[near[near > i]] = False
+    return centers[alive], radii[alive], scores[alive]
 
 
 def perimeter_votes(edges: np.ndarray, centers: np.ndarray, radius: float) -> np.ndarray:
@@ -219,12 +260,14 @@ class Hough(ClassicalMethod):
     """Circular Hough transform for round objects (rings or blobs), tuned as in LysoQuant.
 
     Edges are the Canny non-maximum-suppressed gradient ridges of the working
-    plane smoothed by ``sigma``, kept where the gradient magnitude is at least
-    ``edge`` times the image maximum. Every edge pixel votes for the centres of
+    plane smoothed by ``sigma``, kept where the gradient magnitude is at or
+    above the ``edge`` quantile of the ridge magnitudes. Every edge pixel votes for the centres of
     circles of each radius through it (Duda & Hart, 1972); the radii span the
     5th-95th percentile of the training objects' equivalent radii. A centre is
     accepted where the fraction of a circle's perimeter on edges is a local
-    maximum (within the smallest radius) and at least ``1 - sensitivity``.
+    maximum (within the smallest radius) and at least ``1 - sensitivity``, and
+    circles centred inside a better circle (within half its radius) are
+    dropped.
     Each circle becomes a filled disk; where disks overlap the better-scoring
     one wins; disks smaller than ``min_area`` are dropped. With ``outermost``
     a circle found on the inner edge of a ring is widened to the ring's outer
@@ -319,7 +362,7 @@ class Hough(ClassicalMethod):
         centers, radii, scores = circle_candidates(score, radius, min_separation=t["min_separation"])
         if self.params.outermost:
             radii = outermost_radii(edges, centers, radii, scores, grid)
-        return centers, radii, scores
+        return prune_concentric(centers, radii, scores)
 
     def _segment(self, work, tuned):
         strength = edge_strength(work, tuned["sigma"])

@@ -132,6 +132,26 @@ def test_fit_sets_the_area_filter_from_training_objects_and_saves_it(tmp_path):
     assert (loaded.min_area, loaded.max_area_train) == (m.min_area, m.max_area_train)
 
 
+def test_fit_uses_boxes_on_a_detection_dataset_and_learns_classes(tmp_path):
+    img = np.zeros((40, 40, 1), np.float32)
+    boxes = np.array([[0, 0.25, 0.25, 0.2, 0.2], [0, 0.75, 0.75, 0.1, 0.1]])
+    m = get_method("sam").fit([Sample(name="b", image=img, channels=("c",), boxes=boxes)], [], rng=0)
+    assert m.max_area_train is not None and m.classifier is None
+    lab = np.zeros((40, 40), np.int32)
+    im = np.zeros((40, 40, 1), np.float32)
+    classes = {}
+    for k in range(8):
+        r, c = 2 + 10 * (k // 4), 2 + 10 * (k % 4)
+        lab[r:r + 5, c:c + 5] = k + 1
+        im[r:r + 5, c:c + 5] = 1.0 if k % 2 else 0.3
+        classes[k + 1] = k % 2
+    s = Sample(name="c", image=im, channels=("c",), labels=lab, classes=classes)
+    m = get_method("sam").fit([s], [], rng=0)
+    assert m.predict_classes(im, lab) == classes
+    loaded = Method.load(m.save(tmp_path / "sam"))
+    assert loaded.predict_classes(im, lab) == classes
+
+
 def test_labels_from_records_applies_filters_without_a_model():
     lab = np.zeros((20, 20), np.int32)
     lab[2:6, 2:6] = 1

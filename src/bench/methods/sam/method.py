@@ -9,10 +9,14 @@ two channels fill red and green, more than three keep the first three), SAM's
 prompts, and :mod:`bench.methods.sam.masks` filters them and resolves the
 overlaps into one label image (see there for the rules).
 
-``fit`` trains nothing. With ``size_filter="train"`` it only sets the area
-filter from the training objects: masks smaller than a quarter of the 5th
-percentile or larger than four times the 95th percentile of the true object
-areas are dropped. ``max_area_fraction`` always drops masks covering more than
+``fit`` trains no network. With ``size_filter="train"`` it sets the area
+filter from the training objects (masks, or boxes for a detection dataset):
+masks smaller than a quarter of the 5th percentile or larger than four times
+the 95th percentile of the true object areas are dropped. Where the training
+objects carry classes, an
+:class:`~bench.methods.classical.objects.ObjectClassifier` is fitted on the
+true training objects (SAM itself is not run on the training images) and
+classifies SAM's objects. ``max_area_fraction`` always drops masks covering more than
 that fraction of the image (SAM's frequent "background" proposal).
 
 Weights are never downloaded unless ``download=true`` (see
@@ -31,6 +35,8 @@ from typing import Literal
 import numpy as np
 
 from ..base import Method, register_method
+from ..classical.objects import ObjectClassifier
+from ..classical.postprocess import ObjectStats
 from .masks import ORDERS, SCORES, records_to_labels
 from .weights import CHECKPOINTS, fetch_checkpoint
 from .weights import weights_reason as _weights_reason
@@ -143,6 +149,7 @@ class SAMMethod(Method):
         self.min_area = 0
         self.max_area_train: int | None = None
         self._generator = None
+        self.classifier: ObjectClassifier | None = None
         self._last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
 
     def weights_reason(self) -> str | None:
@@ -153,15 +160,18 @@ class SAMMethod(Method):
     def fit(self, train, val, *, rng=None) -> "SAMMethod":
         self._check_fit_data(train, val)
         if self.params.size_filter == "train":
-            areas = [np.bincount(s.labels.ravel())[1:] for s in train if s.labels is not None]
-            areas = np.concatenate(areas) if areas else np.zeros(0)
-            areas = areas[areas > 0]
-            if areas.size == 0:
-                raise ValueError("sam: size_filter='train' needs training samples with labelled objects")
-            p05, p95 = np.percentile(areas, [5, 95])
-            self.min_area = int(np.floor(p05 / 4))
-            self.max_area_train = int(np.ceil(p95 * 4))
-            logger.info("sam: area filter [%d, %d] px from %d training objects", self.min_area, self.max_area_train, areas.size)
+            stats = ObjectStats.from_samples(train)  # masks, else boxes
+            self.min_area = int(np.floor(stats.area_p05 / 4))
+            self.max_area_train = int(np.ceil(stats.area_p95 * 4))
+            logger.info("sam: area filter [%d, %d] px from %d training objects", self.min_area, self.max_area_train, stats.n_objects)
+        self.classifier = None
+        if any(s.classes for s in train if s.labels is not None):
+            # SAM is not run on the training images (minutes per image on a CPU): the
+            # classifier learns from the true objects only
+            with_classes = [s for s in train if s.labels is not None and s.classes]
+            self.classifier = ObjectClassifier(rng=rng).fit(
+                [s.image for s in with_classes], [s.labels for s in with_classes], [dict(s.classes) for s in with_classes]
+            )
         self.fitted = True
         return self
 
@@ -215,18 +225,30 @@ class SAMMethod(Method):
                 raise ValueError("sam: `labels` are not this method's prediction for `image`")
         return dict(self._last[2])
 
+    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
+        if self.classifier is None:
+            return None
+        return self.classifier.predict(image, labels)
+
     # ------------------------------------------------------------ persistence
     def _save_state(self, path: Path) -> None:
         import json
 
         (path / "state.json").write_text(json.dumps({"min_area": self.min_area, "max_area_train": self.max_area_train}))
+        if self.classifier is not None:
+            self.classifier.save(path / "classifier.joblib")
 
     def _load_state(self, path: Path) -> None:
         import json
 
-        d = json.loads((path / "state.json").read_text())
+        state_file = path / "state.json"
+        if not state_file.is_file():
+            raise ValueError(f"{path}: no state.json; not a saved sam method")
+        d = json.loads(state_file.read_text())
         self.min_area = int(d["min_area"])
         self.max_area_train = None if d["max_area_train"] is None else int(d["max_area_train"])
+        clf = path / "classifier.joblib"
+        self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None
 
 
 def _digest(image: np.ndarray) -> bytes:

@@ -60,7 +60,9 @@ def test_experiment_skips_and_validates(testmethods, tiny_dataset):
 def test_profile_goes_to_methods_that_declare_it(testmethods):
     assert make_method("test_threshold", profile="ci").params.profile == "ci"
     assert make_method("test_threshold[profile=full]", profile="ci").params.profile == "full"
-    assert make_method("isodata_watershed", profile="ci").id == "isodata_watershed"
+    # a method without a `profile` parameter (SAM trains nothing) is built unchanged
+    assert make_method("sam", profile="ci").id == "sam"
+    assert make_method("isodata_watershed", profile="ci").id == "isodata_watershed[profile=ci]"
 
 
 def test_validation_split_is_scored_against_validation_truth(testmethods, tiny_dataset, tmp_path):

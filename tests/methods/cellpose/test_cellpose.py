@@ -277,3 +277,18 @@ def test_training_is_repeatable_given_rng():
     b = get_method("cellpose", profile="ci").fit(train, val, rng=5)
     assert a.state["history"] == b.state["history"]
     np.testing.assert_array_equal(a.predict(disks(20).image), b.predict(disks(20).image))
+
+
+@pytest.mark.weights
+@needs_cellpose
+def test_pretrained_cyto2_zero_shot_with_real_weights(no_download):
+    m = get_method("cellpose_cyto2", profile="ci")
+    reason = m.skip(get_dataset("nih3t3").info)
+    if reason is not None:
+        pytest.skip(reason)
+    train = [disks(i, size=96, n=6) for i in range(2)]
+    m.fit(train, [disks(10, size=96, n=6)], rng=0)
+    test = disks(20, size=96, n=6)
+    from bench.metrics import match_instances
+
+    assert match_instances(y_true=test.labels, y_pred=m.predict(test.image)).f1 >= 0.5

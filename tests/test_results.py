@@ -180,3 +180,10 @@ def test_format_leaderboard(run_dir):
     assert html.startswith("<table") and "bench-leaderboard" in html
     with pytest.raises(ValueError, match="`fmt` must be one of"):
         format_leaderboard(board, "latex")
+
+
+def test_load_run_keeps_only_the_cells_the_manifest_lists(run_dir):
+    write_json(run_dir / "manifest.json", {"run_id": "toy-run", "cells": {"toy__good__seed0": "ok"}})
+    run = load_run(run_dir)
+    assert run.cells["method_id"].tolist() == ["good"]
+    assert set(run.rows["instance"]["method_id"]) == {"good"}

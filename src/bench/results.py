@@ -301,7 +301,8 @@ def load_run(run_dir: str | Path | None = None) -> RunResults:
     ----------
     run_dir : str or Path, optional
         A run folder (with ``manifest.json``), or the name of one under
-        :func:`runs_root`.
+        :func:`runs_root`. When the manifest lists the run's cells (``cells``),
+        only those are loaded.
 
     Returns
     -------
@@ -322,10 +323,15 @@ def load_run(run_dir: str | Path | None = None) -> RunResults:
     if not manifest_path.is_file():
         raise FileNotFoundError(f"{path}: not a benchmark run (no manifest.json)")
     manifest = json.loads(manifest_path.read_text())
+    # the cells of the run's configuration (a folder reused with another configuration
+    # may hold others): those the manifest lists, when it lists them
+    listed = manifest.get("cells")
     records = []
     cells_dir = path / "cells"
     if cells_dir.is_dir():
         for d in sorted(cells_dir.iterdir()):
+            if listed is not None and d.name not in listed:
+                continue
             if d.is_dir() and not d.name.startswith(".") and (d / "cell.json").is_file():
                 rec = read_cell(d)
                 rec["cell_id"] = d.name

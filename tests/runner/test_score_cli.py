@@ -76,7 +76,7 @@ def test_cli_score_with_true_folder_and_into_a_run(tiny_dataset, perfect_predict
     assert "| method_id" in out and "external:pred" in out and "1.000" in out
 
     run_dir = tmp_path / "run"
-    write_json(run_dir / "manifest.json", {"run_id": "run", "updated": "2026-01-01"})
+    write_json(run_dir / "manifest.json", {"run_id": "run", "updated": "2026-01-01", "cells": {}})
     assert main(["score", "--pred", str(pred), "--dataset", tiny_dataset, "--run", str(run_dir),
                  "--name", "my_method"]) == 0
     run = load_run(run_dir)

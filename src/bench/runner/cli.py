@@ -124,6 +124,13 @@ def _score(args) -> int:
     if out is not None:
         save_external(scores, out, method_id=name, dataset=dataset, split=args.split, seed=args.seed,
                       source=str(Path(args.pred).resolve()))
+        if args.run:
+            from ..results import write_json
+
+            manifest = dict(run.manifest)
+            if "cells" in manifest:
+                manifest["cells"] = {**manifest["cells"], out.name: "ok"}
+            write_json(run.path / "manifest.json", manifest)
         print(f"wrote {out}")
     summary = summarize_tables(scores.tables)
     summary.insert(0, "method_id", name)

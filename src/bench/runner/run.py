@@ -492,7 +492,9 @@ def run_config(
         )
         manifest.setdefault("invocations", []).append(invocation)
         planned = {c.cell_id for c in cells}
-        manifest["cells"] = {k: v for k, v in manifest.get("cells", {}).items() if k in planned}
+        external = {k for k, v in manifest.get("cells", {}).items()
+                    if (folder.existing(k) or {}).get("method") == "external"}  # added by `bench score --run`
+        manifest["cells"] = {k: v for k, v in manifest.get("cells", {}).items() if k in planned | external}
         write_json(manifest_path, manifest)
 
         report = RunReport(run_dir=run_dir, run_id=run_id)

@@ -216,21 +216,29 @@ def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
     return x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean(axis=(1, 3), dtype=np.float32)
 
 
-def _interp_axis(n_fine: int, n_coarse: int, f: int):
-    pos = (np.arange(n_fine) + 0.5) / f - 0.5
-    pos = np.clip(pos, 0, n_coarse - 1)
-    i0 = np.floor(pos).astype(np.intp)
-    i1 = np.minimum(i0 + 1, n_coarse - 1)
-    w = (pos - i0).astype(np.float32)
-    return i0, i1, w
+def _upsample_axis0(p: np.ndarray, f: int, n: int) -> np.ndarray:
+    """Linear interpolation along axis 0 from ``p.shape[0]`` coarse to `n` fine samples (centres aligned)."""
+    m = p.shape[0]
+    padded = np.concatenate([p[:1], p, p[-1:]], axis=0)  # edge clamp
+    out = np.empty((m * f,) + p.shape[1:], np.float32)
+    for q in range(f):  # one phase of the fine grid at a time: contiguous slices
+        delta = (q + 0.5) / f - 0.5  # offset from the coarse centre, in (-0.5, 0.5)
+        nb = padded[:-2] if delta < 0 else padded[2:]
+        w = np.float32(abs(delta))
+        out[q::f] = (1 - w) * p + w * nb
+    return out[:n]
 
 
 def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
-    """Separable linear interpolation of a coarse plane (pixel centres aligned) to `shape`."""
-    i0, i1, w = _interp_axis(shape[0], p.shape[0], f)
-    rows = p[i0] * (1 - w)[:, None] + p[i1] * w[:, None]
-    j0, j1, v = _interp_axis(shape[1], p.shape[1], f)
-    return rows[:, j0] * (1 - v)[None] + rows[:, j1] * v[None]
+    """Separable linear interpolation of a coarse plane (pixel centres aligned) to `shape`.
+
+    Examples
+    --------
+    >>> _upsample(np.array([[0.0, 4.0]], np.float32), 2, (1, 4)).tolist()
+    [[0.0, 1.0, 3.0, 4.0]]
+    """
+    rows = _upsample_axis0(np.asarray(p, np.float32), f, shape[0])
+    return np.ascontiguousarray(_upsample_axis0(rows.T, f, shape[1]).T)
 
 
 def _primitives(x: np.ndarray, s: float, want: set, unit: int = 1) -> dict[str, np.ndarray]:

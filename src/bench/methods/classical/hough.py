@@ -15,7 +15,8 @@ from ..base import register_method
 from .common import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
 
-__all__ = ["Hough", "HoughParams", "edge_strength", "circle_accumulator", "circle_candidates", "detect_circles",
+__all__ = ["Hough", "HoughParams", "edge_strength", "edge_levels", "circle_accumulator", "circle_candidates",
+           "detect_circles",
            "perimeter_votes", "outermost_radii", "prune_concentric"]
 
 logger = logging.getLogger(__name__)
@@ -74,34 +75,59 @@ class HoughParams(ClassicalParams):
 
 
 def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
-    """Rank (quantile) of the gradient magnitude on the Canny non-maximum-suppressed ridges, 0 elsewhere.
+    """Gradient magnitude on its non-maximum-suppressed ridges (Canny's thin edges), 0 elsewhere.
 
-    ``edge_strength(...) >= e`` keeps the strongest ``1 - e`` fraction of the
-    ridge pixels: a threshold relative to the image's own edges, which a few
-    saturated artefacts cannot dominate (as they dominate the maximum).
+    The plane is smoothed by `sigma`, the gradient taken with Sobel filters, and
+    a pixel kept when its magnitude is at least that of its two neighbours
+    along the gradient direction (quantised to 0, 45, 90 or 135 degrees).
 
     Examples
     --------
     >>> img = np.zeros((9, 9), np.float32); img[:, 5:] = 1.0
     >>> e = edge_strength(img, 1.0)
-    >>> float(e.max()), bool(e[:, 4:6].any()), bool(e[:, :2].any())
-    (1.0, True, False)
+    >>> bool(e[:, 4:6].any()), bool(e[:, :2].any()), int((e[4] > 0).sum())
+    (True, False, 1)
     """
-    from skimage.feature import canny
-
     x = ndi.gaussian_filter(np.asarray(plane, np.float32), sigma) if sigma > 0 else np.asarray(plane, np.float32)
-    mag = np.hypot(ndi.sobel(x, axis=0), ndi.sobel(x, axis=1))
-    top = float(mag.max())
-    if top <= 0:
-        return np.zeros(x.shape, np.float32)
-    ridges = canny(x, sigma=0.0, low_threshold=1e-12 * top, high_threshold=1e-12 * top)
-    out = np.zeros(x.shape, np.float32)
-    if ridges.any():
-        # rank of each ridge pixel's magnitude among all ridge pixels, in (0, 1]
-        vals = mag[ridges]
-        ranks = np.searchsorted(np.sort(vals), vals, side="right") / vals.size
-        out[ridges] = ranks
-    return out
+    gy = ndi.sobel(x, axis=0)
+    gx = ndi.sobel(x, axis=1)
+    mag = np.hypot(gx, gy)
+    # direction bin: 0 = horizontal gradient (compare left/right), 1 = 45 deg, 2 = vertical, 3 = 135 deg
+    ax, ay = np.abs(gx), np.abs(gy)
+    t = np.float32(math.tan(math.pi / 8))
+    d = np.where(ay <= t * ax, 0, np.where(ax <= t * ay, 2, np.where(gx * gy > 0, 1, 3))).astype(np.int8)
+    pad = np.pad(mag, 1, mode="constant")
+    c = slice(1, -1)
+    neighbours = {
+        0: (pad[c, 2:], pad[c, :-2]),
+        1: (pad[2:, 2:], pad[:-2, :-2]),
+        2: (pad[2:, c], pad[:-2, c]),
+        3: (pad[2:, :-2], pad[:-2, 2:]),
+    }
+    ridge = np.zeros(mag.shape, bool)
+    for k, (a, b) in neighbours.items():
+        sel = d == k
+        ridge |= sel & (mag > a) & (mag >= b)  # strict on one side: a flat two-pixel ridge keeps one
+    ridge &= mag > 0
+    return np.where(ridge, mag, 0.0).astype(np.float32)
+
+
+def edge_levels(strength: np.ndarray, edges) -> list[float]:
+    """Magnitude thresholds for each edge parameter: the `edges` quantiles of the ridge magnitudes.
+
+    ``strength >= level`` keeps the strongest ``1 - e`` fraction of the ridge
+    pixels: a threshold relative to the image's own edges, which a few
+    saturated artefacts cannot dominate (as they dominate the maximum).
+
+    Examples
+    --------
+    >>> edge_levels(np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 0.0]]), [0.0, 0.5])
+    [1.0, 2.5]
+    """
+    vals = strength[strength > 0]
+    if vals.size == 0:
+        return [np.inf for _ in edges]
+    return [float(v) for v in np.quantile(vals, list(edges))]
 
 
 def circle_accumulator(edges: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,31 +140,29 @@ def circle_accumulator(edges: np.ndarray, radii: np.ndarray) -> tuple[np.ndarray
 
     Returns
     -------
-    score : (M, N) ndarray of float32
+    score : (M, N) ndarray of float64
         Fraction of the circle's perimeter pixels that are edges (max over radii).
     radius : (M, N) ndarray of float32
         The radius reaching `score`.
     """
     from skimage.transform import hough_circle
 
-    score = np.zeros(edges.shape, np.float32)
+    score = np.zeros(edges.shape, np.float64)
     best = np.full(edges.shape, float(radii[0]), np.float32)
     if not edges.any():
         return score, best
-    for chunk in np.array_split(np.asarray(radii), max(1, math.ceil(len(radii) / 4))):
-        acc = hough_circle(edges, chunk, normalize=True).astype(np.float32)
-        k = acc.argmax(axis=0)
-        m = np.take_along_axis(acc, k[None], axis=0)[0]
-        better = m > score
-        score[better] = m[better]
-        best[better] = np.asarray(chunk, np.float32)[k[better]]
+    for r in np.asarray(radii):  # one radius at a time: one (M, N) accumulator in memory
+        acc = hough_circle(edges, [r], normalize=True)[0]
+        better = acc > score
+        np.maximum(score, acc, out=score)
+        best[better] = r
     return score, best
 
 
 def circle_candidates(
-    score: np.ndarray, radius: np.ndarray, *, min_separation: float
+    score: np.ndarray, radius: np.ndarray, *, min_separation: float, min_score: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Every local maximum of `score` (within `min_separation`), best first.
+    """Every local maximum of `score` (within `min_separation`) above `min_score`, best first.
 
     A plateau of equal maxima gives one candidate at its centre of mass.
 
@@ -150,7 +174,7 @@ def circle_candidates(
         Sorted in decreasing order.
     """
     size = 2 * max(int(round(min_separation)), 1) + 1
-    peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0)
+    peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0) & (score >= min_score)
     lab, n = ndi.label(peak, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
@@ -250,18 +274,16 @@ def detect_circles(
     >>> c.tolist(), r.tolist(), s.round(2).tolist()
     ([[4.0, 4.0]], [3.0], [0.8])
     """
-    centers, radii, scores = circle_candidates(score, radius, min_separation=min_separation)
-    keep = scores >= 1.0 - sensitivity - 1e-9
-    return centers[keep], radii[keep], scores[keep]
+    return circle_candidates(score, radius, min_separation=min_separation, min_score=1.0 - sensitivity - 1e-9)
 
 
 @register_method
 class Hough(ClassicalMethod):
     """Circular Hough transform for round objects (rings or blobs), tuned as in LysoQuant.
 
-    Edges are the Canny non-maximum-suppressed gradient ridges of the working
-    plane smoothed by ``sigma``, kept where the gradient magnitude is at or
-    above the ``edge`` quantile of the ridge magnitudes. Every edge pixel votes for the centres of
+    Edges are the non-maximum-suppressed gradient ridges (Canny's thin edges)
+    of the working plane smoothed by ``sigma``, kept where the gradient
+    magnitude is at or above the ``edge`` quantile of the ridge magnitudes. Every edge pixel votes for the centres of
     circles of each radius through it (Duda & Hart, 1972); the radii span the
     5th-95th percentile of the training objects' equivalent radii. A centre is
     accepted where the fraction of a circle's perimeter on edges is a local
@@ -318,9 +340,10 @@ class Hough(ClassicalMethod):
         edge = [p.edge] if p.edge is not None else list(first)
         sens = [p.sensitivity] if p.sensitivity is not None else list(first)
         grid = [{"sigma": s, "edge": e, "sensitivity": q, **fixed} for s, e, q in itertools.product(sig, edge, sens)]
-        radii = np.asarray(fixed["radii"])
         strength: dict = {}
         acc: dict = {}
+        # candidates are kept down to the most permissive sensitivity searched
+        lowest = 1.0 - max(GRID_01 if p.sensitivity is None else [p.sensitivity]) - 1e-9
 
         def segment(ws, t):
             ks = (id(ws), t["sigma"])
@@ -328,7 +351,7 @@ class Hough(ClassicalMethod):
                 strength[ks] = edge_strength(ws.image, t["sigma"])
             ka = ks + (t["edge"],)
             if ka not in acc:
-                acc[ka] = self._candidates(strength[ks], t)
+                acc[ka] = self._candidates(strength[ks], t, min_score=lowest)
             return self._paint(ws.image.shape, *acc[ka], t)
 
         best, score = self._grid_search(grid, segment, train)
@@ -355,15 +378,18 @@ class Hough(ClassicalMethod):
         labels = paint_disks(shape, centers[keep], radii[keep], order=np.arange(int(keep.sum()))[::-1])
         return remove_small_objects(labels, t["min_area"])
 
-    def _candidates(self, strength, t):
-        edges = strength >= max(t["edge"], 1e-6)
+    def _candidates(self, strength, t, *, min_score: float):
+        edges = (strength >= edge_levels(strength, [t["edge"]])[0]) & (strength > 0)
         grid = np.asarray(t["radii"])
         score, radius = circle_accumulator(edges, grid)
-        centers, radii, scores = circle_candidates(score, radius, min_separation=t["min_separation"])
+        centers, radii, scores = circle_candidates(
+            score, radius, min_separation=t["min_separation"], min_score=min_score
+        )
         if self.params.outermost:
             radii = outermost_radii(edges, centers, radii, scores, grid)
         return prune_concentric(centers, radii, scores)
 
     def _segment(self, work, tuned):
         strength = edge_strength(work, tuned["sigma"])
-        return self._paint(work.shape, *self._candidates(strength, tuned), tuned)
+        cands = self._candidates(strength, tuned, min_score=1.0 - tuned["sensitivity"] - 1e-9)
+        return self._paint(work.shape, *cands, tuned)

@@ -139,7 +139,7 @@ def fill_small_holes(mask: np.ndarray, max_area: float) -> np.ndarray:
     return mask | fill[lab]
 
 
-def fill_dark_holes(plane: np.ndarray, *, max_area: float, n_levels: int = 8) -> np.ndarray:
+def fill_dark_holes(plane: np.ndarray, *, max_area: float, n_levels: int = 6) -> np.ndarray:
     """Grey-level hole filling: raise dark regions enclosed by brighter rims to the rim level.
 
     An approximation of morphological reconstruction by erosion (Soille,

@@ -49,7 +49,7 @@ def test_config_hash_depends_on_content_only(tmp_path):
     assert a.hash != c.hash
 
 
-@pytest.mark.parametrize("name", ["quick", "nightly", "full", "cellular_paper"])
+@pytest.mark.parametrize("name", ["quick", "deep", "nightly", "full", "cellular_paper"])
 def test_shipped_configs_are_valid(name):
     cfg = load_config(REPO / "benchmark" / "configs" / f"{name}.yaml")
     assert cfg.name == name

@@ -227,6 +227,30 @@ def _declared_parameters(nb) -> set[str]:
     return names
 
 
+#: prior guesses of a cell's seconds, by what its method needs (deep-learning frameworks or not)
+_PRIOR_SECONDS = {"deep": 300.0, "classical": 30.0, "tutorial": 20.0}
+
+
+def _expected_seconds(spec: CellSpec, folder) -> float:
+    """A cell's expected wall time: its last recorded run in this folder, else a prior by kind.
+
+    Only orders the work (longest first); nothing depends on it being right.
+    """
+    from ..methods import get_method
+
+    if spec.kind == "tutorial":
+        return _PRIOR_SECONDS["tutorial"]
+    old = folder.existing(spec.cell_id)
+    if old and old.get("status") in ("ok", "timeout") and old.get("wall_s"):
+        return float(old["wall_s"])
+    try:
+        requires = type(get_method(spec.method_id)).requires
+    except Exception:  # an unknown method fails later, with its own message
+        return 0.0
+    deep = any(m in ("torch", "tensorflow", "stardist", "cellpose") for m in requires)
+    return _PRIOR_SECONDS["deep" if deep else "classical"]
+
+
 def plan_tutorials(config: RunConfig, context: dict, *, threads: int | None = None) -> list[CellSpec]:
     """Specs of the tutorial notebooks of `config` (run once per run, see ``tutorials:``).
 
@@ -522,6 +546,8 @@ def run_config(
                 report.tutorials[t.cell_id] = old["status"]
             else:
                 pending.append(t)
+        # longest first, so that a long cell does not start last and leave the other workers idle
+        pending.sort(key=lambda spec: -_expected_seconds(spec, folder))
         logger.info("run %s: %d cells, %d cached, %d skipped at planning, %d to run (%s, jobs=%d)",
                     run_id, len(cells), len(report.cached), len(report.executed), len(pending), executor, jobs)
 

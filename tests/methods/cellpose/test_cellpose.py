@@ -292,3 +292,33 @@ def test_pretrained_cyto2_zero_shot_with_real_weights(no_download):
     from bench.metrics import match_instances
 
     assert match_instances(y_true=test.labels, y_pred=m.predict(test.image)).f1 >= 0.5
+
+
+@needs_cellpose
+def test_threshold_grid_equals_cellposes_mask_computation_pair_by_pair():
+    """One dynamics run per cellprob threshold gives Cellpose's masks for every (flow, cellprob) pair."""
+    from cellpose import dynamics
+
+    from bench.methods.cellpose_.method import MAX_SIZE_FRACTION, MIN_SIZE, masks_for_thresholds
+
+    rng = np.random.default_rng(3)
+    ds = get_dataset("synth-cells-easy")
+    truth = ds.load(ds.sample_ids()[0]).labels
+    truth = truth[:192, :192]
+    import torch
+
+    dP = dynamics.masks_to_flows(truth, device=torch.device("cpu"))  # the ideal flows of the true cells
+    # noisy flows and probabilities, so that the thresholds matter
+    dP = (dP + rng.normal(0, 0.6, dP.shape)).astype(np.float32)
+    cellprob = np.where(truth > 0, 2.0, -2.0) + rng.normal(0, 1.5, truth.shape)
+    cts, fts = (-1.0, 0.0, 1.0), (0.2, 0.4, 0.8)
+    grid = masks_for_thresholds(dP, cellprob, niter=100, cellprob_thresholds=cts, flow_thresholds=fts)
+    counts = set()
+    for ft in fts:
+        for ct in cts:
+            ref = dynamics.resize_and_compute_masks(dP, cellprob, niter=100, cellprob_threshold=ct, flow_threshold=ft,
+                                                    interp=True, min_size=MIN_SIZE,
+                                                    max_size_fraction=MAX_SIZE_FRACTION, resize=None)
+            np.testing.assert_array_equal(grid[(ft, ct)], ref.astype(np.int32))
+            counts.add(int(ref.max()))
+    assert len(counts) > 1  # the thresholds changed the result: the comparison was not vacuous

@@ -100,7 +100,8 @@ from ..classical.postprocess import ObjectStats
 from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
 from .weights import weights_reason as _weights_reason
 
-__all__ = ["CellposeParams", "CellposeMethod", "Budget", "PROFILES", "choose_channels", "to_cellpose_planes"]
+__all__ = ["CellposeParams", "CellposeMethod", "Budget", "PROFILES", "choose_channels", "to_cellpose_planes",
+           "masks_for_thresholds"]
 
 logger = logging.getLogger(__name__)
 
@@ -287,6 +288,38 @@ def _setup_torch(threads: int):
     if threads > 0 and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return torch
+
+
+def masks_for_thresholds(dP, cellprob, *, niter: int, cellprob_thresholds, flow_thresholds, device=None) -> dict:
+    """Cellpose's masks for every (flow, cellprob) threshold pair, as ``{(flow, cellprob): int32 labels}``.
+
+    The same masks as ``cellpose.dynamics.resize_and_compute_masks`` (without
+    resizing, ``min_size`` = :data:`MIN_SIZE`) for each pair, computed with one
+    run of the flow dynamics and one flow-error check per cellprob threshold
+    instead of one per pair: the flow threshold only removes masks whose flow
+    error exceeds it, so it is applied last, to a copy.
+    """
+    _, _, dynamics = import_cellpose()
+    from cellpose import metrics as cp_metrics
+    from cellpose import utils as cp_utils
+
+    import torch
+
+    device = device if device is not None else torch.device("cpu")
+    out = {}
+    for ct in cellprob_thresholds:
+        with _known_warnings():
+            base = dynamics.compute_masks(dP, cellprob, niter=niter, cellprob_threshold=ct, flow_threshold=0.0,
+                                          interp=True, max_size_fraction=MAX_SIZE_FRACTION, device=device)
+            merrors = cp_metrics.flow_error(base, dP, device)[0] if base.max() > 0 else np.zeros(0)
+        for ft in flow_thresholds:
+            m = base.copy()
+            if m.max() > 0 and ft is not None and ft > 0:
+                m[np.isin(m, 1 + np.nonzero(merrors > ft)[0])] = 0
+            with _known_warnings():
+                m = cp_utils.fill_holes_and_remove_small_masks(m, min_size=MIN_SIZE)
+            out[(ft, ct)] = np.asarray(m, np.int32)
+    return out
 
 
 @register_method
@@ -481,26 +514,20 @@ class CellposeMethod(Method):
         return self
 
     def _tune(self, val: Sequence[Sample], b: Budget) -> None:
-        _, _, dynamics = import_cellpose()
-
         from ...metrics import match_instances
         from ...metrics.matching import pool_results
 
         outputs = [self._network(s.image) for s in val]
         niter = self._niter()
+        grids = [
+            masks_for_thresholds(dP, cellprob, niter=niter, cellprob_thresholds=b.cellprob_thresholds,
+                                 flow_thresholds=b.flow_thresholds, device=self._model.device)
+            for dP, cellprob in outputs
+        ]
         best = None
         for ft in b.flow_thresholds:
             for ct in b.cellprob_thresholds:
-                results = []
-                for s, (dP, cellprob) in zip(val, outputs):
-                    with _known_warnings():
-                        masks = dynamics.resize_and_compute_masks(
-                            dP, cellprob, niter=niter, cellprob_threshold=ct, flow_threshold=ft,
-                            interp=True, min_size=MIN_SIZE, max_size_fraction=MAX_SIZE_FRACTION,
-                            resize=None, device=self._model.device,
-                        )
-                    results.append(match_instances(y_true=s.labels, y_pred=np.asarray(masks, np.int32)))
-                r = pool_results(results)
+                r = pool_results([match_instances(y_true=s.labels, y_pred=g[(ft, ct)]) for s, g in zip(val, grids)])
                 key = (r.f1, r.mean_matched_iou)
                 logger.debug("cellpose tuning: flow %.2f cellprob %.2f -> F1 %.3f", ft, ct, r.f1)
                 if best is None or key > best[0]:

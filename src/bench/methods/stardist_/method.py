@@ -165,8 +165,10 @@ class StarDistParams:
         ``None``: the profile's.
     epochs, steps_per_epoch : int or None
         Override the profile's training length.
-    threads : int
-        CPU threads for TensorFlow (intra- and inter-op); 0: TensorFlow's default.
+    threads : int or None
+        CPU threads for TensorFlow (intra- and inter-op); 0: TensorFlow's
+        default; ``None``: ``$OMP_NUM_THREADS`` when set (the runner sets it to
+        ``cores // jobs``), else TensorFlow's default.
     """
 
     profile: Literal["ci", "quick", "full"] = "quick"
@@ -175,7 +177,7 @@ class StarDistParams:
     working_diameter: float | None = None
     epochs: int | None = None
     steps_per_epoch: int | None = None
-    threads: int = 2
+    threads: int | None = None
 
     def validate(self) -> None:
         if self.n_rays < 3:
@@ -188,7 +190,7 @@ class StarDistParams:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"stardist: `{name}` must be >= 1, got {v}")
-        if self.threads < 0:
+        if self.threads is not None and self.threads < 0:
             raise ValueError(f"stardist: `threads` must be >= 0, got {self.threads}")
 
     def budget(self) -> Budget:
@@ -221,10 +223,13 @@ def _quiet():
     return contextlib.redirect_stdout(_LogStream())
 
 
-def _setup_tensorflow(threads: int):
+def _setup_tensorflow(threads: int | None):
     """Import TensorFlow with its thread pools limited (before its runtime starts)."""
     import os
 
+    if threads is None:
+        env = os.environ.get("OMP_NUM_THREADS", "")
+        threads = int(env) if env.isdigit() else 0
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 

@@ -53,18 +53,10 @@ case "$cmd" in
     main)
         setup_venv
         export PATH="$VENV/bin:$PATH"
-        if [ -f benchmark/configs/quick.yaml ] && "$PY" -c "import bench.runner" 2>/dev/null; then
-            log "quick benchmark"
-            bench run benchmark/configs/quick.yaml "$@"
-        else
-            log "runner not built yet: listing datasets and methods"
-            bench datasets
-            bench methods
-        fi
-        if "$PY" -c "import bench.book" 2>/dev/null; then
-            log "book"
-            bench book
-        fi
+        log "quick benchmark"
+        bench run benchmark/configs/quick.yaml "$@"
+        log "book"
+        bench book
         ;;
     test)
         setup_venv

@@ -323,3 +323,55 @@ def test_code_version_is_scoped_to_the_method_family(tmp_path, monkeypatch):
     files["scoring.py"] = "a2"  # the core is
     assert prov.code_version(["classical"]) != v_cls
     assert prov.method_family("bench.methods.unet.method") == "unet"
+
+
+def test_sigterm_stops_the_run_and_its_kernels_and_keeps_finished_cells(make_config, tmp_path):
+    """`kill <runner>` (a cancelled CI job, a closed terminal) must not leave kernels running."""
+    import signal
+    import subprocess
+    import sys
+
+    import psutil
+
+    PLUGIN = Path(__file__).parent / "runner_testmethods.py"
+    cfg = make_config(["test_threshold", {"id": "test_hangs", "timeout_s": 300}], seeds=(0,))
+    cfg_path = tmp_path / "cfg.json"
+    cfg_path.write_text(json.dumps(cfg.to_dict()))
+    script = f"""
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("runner_testmethods", {str(PLUGIN)!r})
+mod = importlib.util.module_from_spec(spec); sys.modules["runner_testmethods"] = mod
+spec.loader.exec_module(mod); mod.register()
+import bench.runner.run as run
+run.code_version = lambda families=None: "test-code-version"
+from bench.runner import parse_config
+cfg = parse_config(json.loads(open({str(cfg_path)!r}).read()), where="test-config")
+try:
+    run.run_config(cfg, root={str(tmp_path)!r}, jobs=2, progress=False)
+except KeyboardInterrupt as exc:
+    print("interrupted:", exc)
+    sys.exit(130)
+"""
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    runner = psutil.Process(proc.pid)
+    done = tmp_path / f"t-{cfg.hash[:8]}" / "cells"
+    deadline = time.monotonic() + 120
+    # wait until the quick cell is committed and the hanging cell's kernel runs
+    while time.monotonic() < deadline:
+        kernels = [p for p in runner.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        if kernels and list(done.glob("*test_threshold*/cell.json")):
+            break
+        time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail(f"the run never reached the hanging cell: {proc.communicate()[0][-2000:]}")
+    descendants = runner.children(recursive=True)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out[-2000:]
+    assert "interrupted: received SIGTERM" in out
+    gone, alive = psutil.wait_procs(descendants, timeout=10)
+    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    finished = [p.parent.name.split("__")[-2] for p in done.glob("*/cell.json")]
+    assert finished == ["test_threshold"]

@@ -69,17 +69,23 @@ def _run(args) -> int:
     if jobs is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         jobs = max(1, min(cores, 4))
-    report = run_config(
-        config,
-        root=args.root,
-        run_id=args.run_id,
-        jobs=jobs,
-        executor=args.executor,
-        scheduler=args.scheduler,
-        force=args.force,
-        retry_failed=args.retry_failed,
-        progress=not args.no_progress,
-    )
+    try:
+        report = run_config(
+            config,
+            root=args.root,
+            run_id=args.run_id,
+            jobs=jobs,
+            executor=args.executor,
+            scheduler=args.scheduler,
+            force=args.force,
+            retry_failed=args.retry_failed,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt as exc:
+        reason = f" ({exc})" if str(exc) else ""
+        print(f"bench run: interrupted{reason}; finished cells are kept, running ones were stopped. "
+              "Run the same command again to finish the rest.", file=sys.stderr)
+        return 130
     counts = ", ".join(f"{v} {k}" for k, v in report.counts().items() if v)
     print(f"run {report.run_id}: {len(report.statuses)} cells ({counts}); "
           f"{len(report.executed)} run now, {len(report.cached)} cached; {report.wall_s:.0f} s wall")

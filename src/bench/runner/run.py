@@ -24,6 +24,7 @@ out of the same run folder.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -31,6 +32,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import threading
 import time
 import uuid
@@ -391,6 +393,29 @@ def _reusable(old: dict | None, cell: PlannedCell, *, force: bool, retry_failed:
 
 
 # ------------------------------------------------------------------ executors
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """Within: SIGTERM and SIGHUP stop the run as Ctrl-C does (raise KeyboardInterrupt).
+
+    A run killed by ``kill``, a closed terminal or a cancelled CI job then stops its
+    running kernels and keeps every finished cell, instead of leaving kernels behind.
+    Signal handlers can only be set from the main thread; elsewhere this does nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"received {signal.Signals(signum).name}")
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
 def _local_executor(specs: list[CellSpec], folder: _RunFolder, jobs: int) -> Iterator[tuple[CellSpec, Path, dict]]:
     cancel = threading.Event()
     with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
@@ -557,31 +582,32 @@ def run_config(
         stream = (_local_executor(pending, folder, jobs) if executor == "local"
                   else _dask_executor(pending, folder, scheduler))
         try:
-            for spec, tmp, record in stream:
-                if spec.kind == "tutorial":
-                    folder.commit_tutorial(tmp, spec.cell_id, record)
-                    report.tutorials[spec.cell_id] = record["status"]
-                    manifest["tutorials"][spec.cell_id] = record["status"]
+            with _terminate_as_interrupt():
+                for spec, tmp, record in stream:
+                    if spec.kind == "tutorial":
+                        folder.commit_tutorial(tmp, spec.cell_id, record)
+                        report.tutorials[spec.cell_id] = record["status"]
+                        manifest["tutorials"][spec.cell_id] = record["status"]
+                        write_json(manifest_path, manifest)
+                        logger.info("tutorial %s: %s in %.1f s %s", spec.cell_id, record["status"],
+                                    record.get("wall_s") or 0.0, record.get("reason", ""))
+                        bar.update(1)
+                        continue
+                    folder.commit(tmp, spec.cell_id, record)
+                    report.executed.append(spec.cell_id)
+                    report.statuses[spec.cell_id] = record["status"]
+                    report.cell_wall_s[spec.cell_id] = float(record.get("wall_s") or 0.0)
+                    manifest["cells"][spec.cell_id] = record["status"]
+                    manifest["updated"] = now()
                     write_json(manifest_path, manifest)
-                    logger.info("tutorial %s: %s in %.1f s %s", spec.cell_id, record["status"],
-                                record.get("wall_s") or 0.0, record.get("reason", ""))
+                    msg = f"{spec.cell_id}: {record['status']} in {record.get('wall_s', 0):.1f} s"
+                    if record["status"] != "ok":
+                        msg += f" ({record.get('reason', '')})"
+                    logger.info(msg)
+                    bar.set_postfix_str(f"{spec.cell_id} {record['status']}", refresh=False)
                     bar.update(1)
-                    continue
-                folder.commit(tmp, spec.cell_id, record)
-                report.executed.append(spec.cell_id)
-                report.statuses[spec.cell_id] = record["status"]
-                report.cell_wall_s[spec.cell_id] = float(record.get("wall_s") or 0.0)
-                manifest["cells"][spec.cell_id] = record["status"]
-                manifest["updated"] = now()
-                write_json(manifest_path, manifest)
-                msg = f"{spec.cell_id}: {record['status']} in {record.get('wall_s', 0):.1f} s"
-                if record["status"] != "ok":
-                    msg += f" ({record.get('reason', '')})"
-                logger.info(msg)
-                bar.set_postfix_str(f"{spec.cell_id} {record['status']}", refresh=False)
-                bar.update(1)
-                if on_cell is not None:
-                    on_cell(record)
+                    if on_cell is not None:
+                        on_cell(record)
         finally:
             stream.close()  # on an interruption: stops the running cells (kills their kernels)
             bar.close()

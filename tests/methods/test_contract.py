@@ -66,7 +66,12 @@ def test_fit_predict_save_load(name, tmp_path):
         pytest.skip(f"{m.id} is skipped on {ds}: {reason}")
     train, val = load_fit_data(ds, limit=2)
     test = load_test_images(ds, limit=1)[0]
+    before = [(s.image.copy(), None if s.labels is None else s.labels.copy()) for s in [*train, *val]]
     m.fit(train, val, rng=0)
+    for (img, lab), s in zip(before, [*train, *val]):  # fit must not change its data
+        np.testing.assert_array_equal(s.image, img, err_msg=f"{m.id}.fit modified the image of {s.name}")
+        if lab is not None:
+            np.testing.assert_array_equal(s.labels, lab, err_msg=f"{m.id}.fit modified the labels of {s.name}")
     p1 = m.predict_full(test.image)
     assert p1.labels.dtype == np.int32 and p1.labels.shape == test.shape
     if p1.classes is not None:

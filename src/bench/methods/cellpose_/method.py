@@ -436,9 +436,11 @@ class CellposeMethod(Method):
 
             model = self._new_model(pretrained, diam_mean, nbase)
             X = [to_cellpose_planes(s.image, planes) for s in train]
-            Y = [s.labels for s in train]
+            # copies: train_seg renumbers the masks in place, which would corrupt the samples
+            # (their `classes` are keyed by the original ids)
+            Y = [s.labels.copy() for s in train]
             Xv = [to_cellpose_planes(s.image, planes) for s in val] or None
-            Yv = [s.labels for s in val] or None
+            Yv = [s.labels.copy() for s in val] or None
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="bench-cellpose-") as tmp, _known_warnings():
                 save_path = Path(tmp)

@@ -325,6 +325,16 @@ def test_code_version_is_scoped_to_the_method_family(tmp_path, monkeypatch):
     assert prov.method_family("bench.methods.unet.method") == "unet"
 
 
+def _cmdline(proc) -> str:
+    """A process's command line, or "" if it exited meanwhile (children come and go)."""
+    import psutil
+
+    try:
+        return " ".join(proc.cmdline())
+    except psutil.Error:
+        return ""
+
+
 def test_sigterm_stops_the_run_and_its_kernels_and_keeps_finished_cells(make_config, tmp_path):
     """`kill <runner>` (a cancelled CI job, a closed terminal) must not leave kernels running."""
     import signal
@@ -359,7 +369,7 @@ except KeyboardInterrupt as exc:
     deadline = time.monotonic() + 120
     # wait until the quick cell is committed and the hanging cell's kernel runs
     while time.monotonic() < deadline:
-        kernels = [p for p in runner.children(recursive=True) if "ipykernel" in " ".join(p.cmdline())]
+        kernels = [p for p in runner.children(recursive=True) if "ipykernel" in _cmdline(p)]
         if kernels and list(done.glob("*test_threshold*/cell.json")):
             break
         time.sleep(0.5)
@@ -372,6 +382,6 @@ except KeyboardInterrupt as exc:
     assert proc.returncode == 130, out[-2000:]
     assert "interrupted: received SIGTERM" in out
     gone, alive = psutil.wait_procs(descendants, timeout=10)
-    assert alive == [], f"left running: {[p.cmdline() for p in alive]}"
+    assert alive == [], f"left running: {[_cmdline(p) for p in alive]}"
     finished = [p.parent.name.split("__")[-2] for p in done.glob("*/cell.json")]
     assert finished == ["test_threshold"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import hashlib
 import importlib.util
 import json
 import re
@@ -33,6 +34,8 @@ from ..data.sample import DatasetInfo, Sample
 
 __all__ = [
     "Method",
+    "RemembersScoredObjects",
+    "image_digest",
     "Prediction",
     "register_method",
     "get_method",
@@ -105,6 +108,51 @@ def _image_array(image: Sample | np.ndarray) -> np.ndarray:
             f"{type(image).__name__} of shape {getattr(image, 'shape', None)}"
         )
     return image
+
+
+def image_digest(image: np.ndarray) -> bytes:
+    """A hash of an image's shape, dtype and pixels: the key of per-image caches.
+
+    >>> a = np.zeros((2, 2, 1), np.float32)
+    >>> image_digest(a) == image_digest(a.copy()), image_digest(a) == image_digest(a + 1)
+    (True, False)
+    """
+    h = hashlib.blake2b(digest_size=16)
+    h.update(str((image.shape, image.dtype.str)).encode())
+    h.update(np.ascontiguousarray(image).tobytes())
+    return h.digest()
+
+
+class RemembersScoredObjects:
+    """Mixin for methods whose ``predict`` finds a score for each object on the way
+    (StarDist's object probability, Cellpose's mean cell probability, SAM's IoU
+    estimate), and whose classes come from an object classifier.
+
+    ``predict`` ends with :meth:`_remember`; :meth:`predict_scores` then reuses the
+    last image's scores instead of predicting again (it predicts again for another
+    image, and refuses labels that are not this method's prediction).
+    :meth:`predict_classes` asks ``self.classifier`` (an
+    :class:`~bench.methods.classical.objects.ObjectClassifier` fitted on the
+    method's own objects, or ``None`` where the dataset has no classes).
+    """
+
+    _last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
+    classifier = None
+
+    def _remember(self, image: np.ndarray, labels: np.ndarray, scores: dict[int, float]) -> None:
+        self._last = (image_digest(image), labels, scores)
+
+    def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float]:
+        if self._last is None or self._last[0] != image_digest(image) or not np.array_equal(self._last[1], labels):
+            self.predict(image)
+            if not np.array_equal(self._last[1], labels):
+                raise ValueError(f"{self.name}: `labels` are not this model's prediction for `image`")
+        return dict(self._last[2])
+
+    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
+        if self.classifier is None:
+            return None
+        return self.classifier.predict(image, labels)
 
 
 class Method(abc.ABC):

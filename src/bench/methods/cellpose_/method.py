@@ -80,7 +80,6 @@ variants always use Cellpose's width.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import random
@@ -94,7 +93,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
-from ..base import Method, register_method
+from ..base import Method, RemembersScoredObjects, register_method
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
 from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
@@ -256,13 +255,6 @@ class CellposeParams:
             raise ValueError(f"cellpose: `threads` must be >= 0, got {self.threads}")
 
 
-def _digest(image: np.ndarray) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str((image.shape, image.dtype.str)).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.digest()
-
-
 @contextlib.contextmanager
 def _known_warnings():
     """Silence the known third-party warnings of Cellpose 3 under torch 2.x (and only those)."""
@@ -323,7 +315,7 @@ def masks_for_thresholds(dP, cellprob, *, niter: int, cellprob_thresholds, flow_
 
 
 @register_method
-class CellposeMethod(Method):
+class CellposeMethod(RemembersScoredObjects, Method):
     """Cellpose 3 (flow fields + cell probability, objects by following the flows):
     trained from scratch, or pretrained cyto/cyto2 zero-shot or fine-tuned."""
 
@@ -351,7 +343,7 @@ class CellposeMethod(Method):
         self._net_bytes: bytes | None = None
         self.classifier: ObjectClassifier | None = None
         self.state: dict = {}
-        self._last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
+        self._last = None
 
     def weights_reason(self) -> str | None:
         if self.params.init == "scratch":
@@ -585,20 +577,8 @@ class CellposeMethod(Method):
             scores = {int(i): float(sums[i] / counts[i]) for i in ids}
         else:
             scores = {}
-        self._last = (_digest(image), labels, scores)
+        self._remember(image, labels, scores)
         return labels
-
-    def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-        if self._last is None or self._last[0] != _digest(image) or not np.array_equal(self._last[1], labels):
-            self.predict(image)
-            if not np.array_equal(self._last[1], labels):
-                raise ValueError("cellpose: `labels` are not this model's prediction for `image`")
-        return dict(self._last[2])
-
-    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
-        if self.classifier is None:
-            return None
-        return self.classifier.predict(image, labels)
 
     # ------------------------------------------------------------ persistence
     def _save_state(self, path: Path) -> None:

@@ -34,7 +34,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..base import Method, register_method
+from ..base import Method, RemembersScoredObjects, register_method
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
 from .masks import ORDERS, SCORES, records_to_labels
@@ -126,7 +126,7 @@ class SAMParams:
 
 
 @register_method
-class SAMMethod(Method):
+class SAMMethod(RemembersScoredObjects, Method):
     """Segment Anything (automatic mask generation), zero-shot.
 
     A grid of point prompts over the percentile-scaled 8-bit RGB image gives
@@ -150,7 +150,7 @@ class SAMMethod(Method):
         self.max_area_train: int | None = None
         self._generator = None
         self.classifier: ObjectClassifier | None = None
-        self._last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
+        self._last = None
 
     def weights_reason(self) -> str | None:
         p = self.params
@@ -215,20 +215,8 @@ class SAMMethod(Method):
     def predict(self, image: np.ndarray) -> np.ndarray:
         records = self._mask_generator().generate(to_rgb_uint8(image))
         labels, scores = self.labels_from_records(records, image.shape[:2])
-        self._last = (_digest(image), labels, scores)
+        self._remember(image, labels, scores)
         return labels
-
-    def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-        if self._last is None or self._last[0] != _digest(image) or not np.array_equal(self._last[1], labels):
-            self.predict(image)
-            if not np.array_equal(self._last[1], labels):
-                raise ValueError("sam: `labels` are not this method's prediction for `image`")
-        return dict(self._last[2])
-
-    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
-        if self.classifier is None:
-            return None
-        return self.classifier.predict(image, labels)
 
     # ------------------------------------------------------------ persistence
     def _save_state(self, path: Path) -> None:
@@ -249,12 +237,3 @@ class SAMMethod(Method):
         self.max_area_train = None if d["max_area_train"] is None else int(d["max_area_train"])
         clf = path / "classifier.joblib"
         self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None
-
-
-def _digest(image: np.ndarray) -> bytes:
-    import hashlib
-
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str((image.shape, image.dtype.str)).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.digest()

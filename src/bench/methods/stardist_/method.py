@@ -53,7 +53,6 @@ nih3t3 after 150-160 steps with 16 base filters, or with 96 px patches).
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import json
 import logging
@@ -67,7 +66,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
-from ..base import Method, register_method
+from ..base import Method, RemembersScoredObjects, register_method
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
 
@@ -260,15 +259,8 @@ def _zoom_labels(y: np.ndarray, s: float) -> np.ndarray:
     return ndi.zoom(y, (s, s), order=0).astype(np.int32)
 
 
-def _digest(image: np.ndarray) -> bytes:
-    h = hashlib.blake2b(digest_size=16)
-    h.update(str((image.shape, image.dtype.str)).encode())
-    h.update(np.ascontiguousarray(image).tobytes())
-    return h.digest()
-
-
 @register_method
-class StarDistMethod(Method):
+class StarDistMethod(RemembersScoredObjects, Method):
     """StarDist2D (star-convex polygons) trained from scratch on the split, thresholds
     tuned on validation; per-object classes by a shared object classifier."""
 
@@ -288,7 +280,7 @@ class StarDistMethod(Method):
         self._model = None
         self.classifier: ObjectClassifier | None = None
         self.state: dict = {}
-        self._last: tuple[bytes, np.ndarray, dict[int, float]] | None = None
+        self._last = None
 
     # -------------------------------------------------------------- training
     def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "StarDistMethod":
@@ -422,20 +414,8 @@ class StarDistMethod(Method):
 
     def predict(self, image: np.ndarray) -> np.ndarray:
         labels, scores = self._instances(image)
-        self._last = (_digest(image), labels, scores)
+        self._remember(image, labels, scores)
         return labels
-
-    def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float]:
-        if self._last is None or self._last[0] != _digest(image) or not np.array_equal(self._last[1], labels):
-            self.predict(image)
-            if not np.array_equal(self._last[1], labels):
-                raise ValueError("stardist: `labels` are not this model's prediction for `image`")
-        return dict(self._last[2])
-
-    def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
-        if self.classifier is None:
-            return None
-        return self.classifier.predict(image, labels)
 
     # ------------------------------------------------------------ persistence
     def _save_state(self, path: Path) -> None:

@@ -7,7 +7,6 @@ torch is imported inside functions only, so importing this module (and
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -20,7 +19,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
-from ..base import Method, MissingDependencyError, get_method, register_method
+from ..base import Method, MissingDependencyError, get_method, image_digest, register_method
 from ._postprocess import Thresholds
 from ._targets import FIRST_OBJECT_CLASS
 
@@ -144,12 +143,6 @@ def _torch():
 def _device():
     torch = _torch()
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _image_key(image: np.ndarray) -> str:
-    h = hashlib.sha1(np.ascontiguousarray(image).view(np.uint8).ravel())
-    h.update(repr((image.shape, image.dtype.str)).encode())
-    return h.hexdigest()
 
 
 def _resize_image(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -283,7 +276,7 @@ class UNetMethod(Method):
         self.config: dict[str, Any] = {}
         self.thresholds: Thresholds | None = None
         self.history: dict[str, Any] = {}
-        self._cache: tuple[str, np.ndarray] | None = None
+        self._cache: tuple[bytes, np.ndarray] | None = None
 
     # ------------------------------------------------------------ availability
     def skip(self, info: DatasetInfo) -> str | None:
@@ -491,7 +484,7 @@ class UNetMethod(Method):
             raise ValueError(
                 f"{self.name}: `image` must be (Y, X, {self.config['in_channels']}), got shape {image.shape}"
             )
-        key = _image_key(image)
+        key = image_digest(image)
         if self._cache is not None and self._cache[0] == key:
             return self._cache[1]
         p = self._work_probs(image)

@@ -295,8 +295,10 @@ def test_pretrained_cyto2_zero_shot_with_real_weights(no_download):
 
 
 @needs_cellpose
-def test_threshold_grid_equals_cellposes_mask_computation_pair_by_pair():
-    """One dynamics run per cellprob threshold gives Cellpose's masks for every (flow, cellprob) pair."""
+@pytest.mark.parametrize("resize", [None, (288, 240)])
+def test_threshold_grid_equals_cellposes_mask_computation_pair_by_pair(resize):
+    """One dynamics run per cellprob threshold gives Cellpose's masks for every (flow, cellprob) pair,
+    also when the masks are resized to the image's size afterwards (``resample=False``)."""
     from cellpose import dynamics
 
     from bench.methods.cellpose_.method import MAX_SIZE_FRACTION, MIN_SIZE, masks_for_thresholds
@@ -312,13 +314,15 @@ def test_threshold_grid_equals_cellposes_mask_computation_pair_by_pair():
     dP = (dP + rng.normal(0, 0.6, dP.shape)).astype(np.float32)
     cellprob = np.where(truth > 0, 2.0, -2.0) + rng.normal(0, 1.5, truth.shape)
     cts, fts = (-1.0, 0.0, 1.0), (0.2, 0.4, 0.8)
-    grid = masks_for_thresholds(dP, cellprob, niter=100, cellprob_thresholds=cts, flow_thresholds=fts)
+    grid = masks_for_thresholds(dP, cellprob, niter=100, cellprob_thresholds=cts, flow_thresholds=fts,
+                                resize=resize)
     counts = set()
     for ft in fts:
         for ct in cts:
             ref = dynamics.resize_and_compute_masks(dP, cellprob, niter=100, cellprob_threshold=ct, flow_threshold=ft,
                                                     interp=True, min_size=MIN_SIZE,
-                                                    max_size_fraction=MAX_SIZE_FRACTION, resize=None)
+                                                    max_size_fraction=MAX_SIZE_FRACTION, resize=resize)
+            assert ref.shape == (resize or truth.shape)
             np.testing.assert_array_equal(grid[(ft, ct)], ref.astype(np.int32))
             counts.add(int(ref.max()))
     assert len(counts) > 1  # the thresholds changed the result: the comparison was not vacuous

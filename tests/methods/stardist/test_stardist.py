@@ -41,7 +41,7 @@ def disks(seed, *, size=64, n=5, classes=True):
 
 # ---------------------------------------------------------------- pure helpers
 def test_grid_follows_object_size():
-    assert [choose_grid(d) for d in (4, 11, 20, 30, 64, 128, 1000)] == [1, 1, 1, 2, 4, 8, 8]
+    assert [choose_grid(d) for d in (4, 7.9, 8, 11, 20, 30, 64, 128, 1000)] == [1, 1, 2, 2, 2, 2, 4, 8, 8]
     with pytest.raises(ValueError, match="`diameter`"):
         choose_grid(0)
 
@@ -131,7 +131,7 @@ def test_tiny_training_loss_falls_and_thresholds_are_stored(tiny):
     assert len(loss) == PROFILES["ci"].epochs
     assert loss[-1] < loss[0]
     assert 0 < m.state["thresholds"]["prob"] < 1 and m.state["thresholds"]["nms"] == 0.4
-    assert m.state["grid"] == 1 and m.state["scale"] == 1.0  # disks of ~12 px
+    assert m.state["grid"] == 2 and m.state["scale"] == 1.0  # disks of ~12 px
     assert m.state["train_seconds"] > 0
 
 

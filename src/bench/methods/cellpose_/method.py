@@ -93,6 +93,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
+from .._zoom import zoom_image, zoom_labels
 from ..base import Method, RemembersScoredObjects, register_method
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
@@ -131,15 +132,16 @@ class Budget:
     flow_thresholds: tuple[float, ...]
     cellprob_thresholds: tuple[float, ...]
     nbase: tuple[int, ...]  # CPnet feature maps per level (scratch models only)
+    resample: bool  # flow dynamics at the image's size (True) or the network's scale (False)
 
 
 #: Cellpose's own network width (every pretrained model has it).
 CELLPOSE_NBASE = (32, 64, 128, 256)
 
 PROFILES: dict[str, Budget] = {
-    "ci": Budget(4, 2, 64, 2, 5e-3, False, 1e-5, (0.4,), (0.0,), (8, 16, 32, 256)),
-    "quick": Budget(100, 4, 128, 4, 5e-3, False, 1e-5, (0.4, 0.6, 0.8), (-1.0, 0.0, 1.0), (16, 32, 64, 256)),
-    "full": Budget(500, 8, 224, None, 0.2, True, 1e-5, (0.2, 0.4, 0.6, 0.8), (-2.0, -1.0, 0.0, 1.0, 2.0), CELLPOSE_NBASE),
+    "ci": Budget(4, 2, 64, 2, 5e-3, False, 1e-5, (0.4,), (0.0,), (8, 16, 32, 256), False),
+    "quick": Budget(100, 4, 128, 4, 5e-3, False, 1e-5, (0.4, 0.6, 0.8), (-1.0, 0.0, 1.0), (16, 32, 64, 256), False),
+    "full": Budget(500, 8, 224, None, 0.2, True, 1e-5, (0.2, 0.4, 0.6, 0.8), (-2.0, -1.0, 0.0, 1.0, 2.0), CELLPOSE_NBASE, True),
 }
 
 
@@ -282,17 +284,23 @@ def _setup_torch(threads: int):
     return torch
 
 
-def masks_for_thresholds(dP, cellprob, *, niter: int, cellprob_thresholds, flow_thresholds, device=None) -> dict:
+def masks_for_thresholds(
+    dP, cellprob, *, niter: int, cellprob_thresholds, flow_thresholds, device=None,
+    resize: tuple[int, int] | None = None,
+) -> dict:
     """Cellpose's masks for every (flow, cellprob) threshold pair, as ``{(flow, cellprob): int32 labels}``.
 
-    The same masks as ``cellpose.dynamics.resize_and_compute_masks`` (without
-    resizing, ``min_size`` = :data:`MIN_SIZE`) for each pair, computed with one
+    The same masks as ``cellpose.dynamics.resize_and_compute_masks`` (with
+    its `resize`: nearest-neighbour to ``(Ly, Lx)`` before small masks are
+    removed; ``min_size`` = :data:`MIN_SIZE`) for each pair, computed with one
     run of the flow dynamics and one flow-error check per cellprob threshold
     instead of one per pair: the flow threshold only removes masks whose flow
     error exceeds it, so it is applied last, to a copy.
     """
     _, _, dynamics = import_cellpose()
+    import cv2
     from cellpose import metrics as cp_metrics
+    from cellpose import transforms as cp_transforms
     from cellpose import utils as cp_utils
 
     import torch
@@ -308,6 +316,9 @@ def masks_for_thresholds(dP, cellprob, *, niter: int, cellprob_thresholds, flow_
             m = base.copy()
             if m.max() > 0 and ft is not None and ft > 0:
                 m[np.isin(m, 1 + np.nonzero(merrors > ft)[0])] = 0
+            if resize is not None and tuple(m.shape) != tuple(resize):
+                m = cp_transforms.resize_image(m, resize[0], resize[1], no_channels=True,
+                                               interpolation=cv2.INTER_NEAREST)
             with _known_warnings():
                 m = cp_utils.fill_holes_and_remove_small_masks(m, min_size=MIN_SIZE)
             out[(ft, ct)] = np.asarray(m, np.int32)
@@ -427,12 +438,17 @@ class CellposeMethod(RemembersScoredObjects, Method):
             _, cp_train, _ = import_cellpose()
 
             model = self._new_model(pretrained, diam_mean, nbase)
-            X = [to_cellpose_planes(s.image, planes) for s in train]
-            # copies: train_seg renumbers the masks in place, which would corrupt the samples
-            # (their `classes` are keyed by the original ids)
-            Y = [s.labels.copy() for s in train]
-            Xv = [to_cellpose_planes(s.image, planes) for s in val] or None
-            Yv = [s.labels.copy() for s in val] or None
+            # Objects bigger than the model's are shrunk to its size here, before train_seg
+            # computes the flows of the labels (the slow part of its set-up, ~8x fewer pixels
+            # for nuclei): train_seg then measures diameters of ~diam_mean and resizes by ~1,
+            # so the network sees the same crops as when it rescales the originals itself.
+            zoom = min(1.0, diam_mean / diameter)
+            X = [to_cellpose_planes(zoom_image(s.image, zoom), planes) for s in train]
+            # zoom_labels makes new arrays; copies when it does not: train_seg renumbers the
+            # masks in place, which would corrupt the samples (`classes` are keyed by the ids)
+            Y = [zoom_labels(s.labels, zoom).copy() for s in train]
+            Xv = [to_cellpose_planes(zoom_image(s.image, zoom), planes) for s in val] or None
+            Yv = [zoom_labels(s.labels, zoom).copy() for s in val] or None
             t0 = time.perf_counter()
             with tempfile.TemporaryDirectory(prefix="bench-cellpose-") as tmp, _known_warnings():
                 save_path = Path(tmp)
@@ -483,6 +499,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
             "budget": {**asdict(b), "epochs": epochs},
             "history": history,
             "train_seconds": train_s,
+            "resample": b.resample,
             "flow_threshold": 0.4,
             "cellprob_threshold": 0.0,
         }
@@ -515,8 +532,9 @@ class CellposeMethod(RemembersScoredObjects, Method):
         niter = self._niter()
         grids = [
             masks_for_thresholds(dP, cellprob, niter=niter, cellprob_thresholds=b.cellprob_thresholds,
-                                 flow_thresholds=b.flow_thresholds, device=self._model.device)
-            for dP, cellprob in outputs
+                                 flow_thresholds=b.flow_thresholds, device=self._model.device,
+                                 resize=s.image.shape[:2])
+            for s, (dP, cellprob) in zip(val, outputs)
         ]
         best = None
         for ft in b.flow_thresholds:
@@ -536,8 +554,15 @@ class CellposeMethod(RemembersScoredObjects, Method):
             raise RuntimeError("cellpose: not fitted; call fit() or Method.load() first")
         return self._model
 
+    def _resample(self) -> bool:
+        # models saved before the option existed ran the dynamics at the image's size
+        return bool(self.state.get("resample", True))
+
     def _niter(self) -> int:
-        # Cellpose's own choice with resample=True: 200 iterations at the network's scale
+        # Cellpose's own choice: 200 iterations at the network's scale, i.e. 200 / rescale
+        # at the image's size (resample=True)
+        if not self._resample():
+            return 200
         return int(round(200 * self.state["median_diameter"] / self.state["diam_mean"]))
 
     def _eval(self, image: np.ndarray, **kwargs):
@@ -550,7 +575,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
                 channel_axis=0,
                 normalize={"normalize": False},
                 diameter=self.state["median_diameter"],
-                resample=True,
+                resample=self._resample(),
                 min_size=MIN_SIZE,
                 max_size_fraction=MAX_SIZE_FRACTION,
                 **kwargs,
@@ -569,7 +594,12 @@ class CellposeMethod(RemembersScoredObjects, Method):
             niter=self._niter(),
         )
         labels = np.ascontiguousarray(masks, dtype=np.int32)
-        prob = 1.0 / (1.0 + np.exp(-np.asarray(flows[2], dtype=np.float64)))
+        logits = np.asarray(flows[2], dtype=np.float32)
+        if logits.shape != labels.shape:  # resample=False: the network's scale
+            import cv2
+
+            logits = cv2.resize(logits, (labels.shape[1], labels.shape[0]), interpolation=cv2.INTER_LINEAR)
+        prob = 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
         ids = np.unique(labels[labels > 0])
         if ids.size:
             sums = np.bincount(labels.ravel(), weights=prob.ravel(), minlength=int(ids.max()) + 1)

@@ -213,7 +213,7 @@ class UNetMethod(Method):
     and random gamma / contrast / brightness curves, all drawn from the fit's
     ``rng``; loss ``ce`` (median-frequency class weights), ``gdice`` or both.
     Profiles: ``ci`` (6 Adam steps on 2x64 px patches and a 2x2 threshold
-    grid: for tests only), ``quick`` (80 Adam
+    grid: for tests only), ``quick`` (64 Adam
     steps on 4x128 px patches, learning rate 2e-3, x0.2 for the last quarter;
     the same steps for every architecture, so a deeper or wider network costs
     more time), ``full`` with ``recipe="lysoquant"`` (300,000 Adam steps, one

@@ -228,11 +228,12 @@ class CellposeParams:
         Tune flow and cellprob thresholds on validation (else Cellpose's
         defaults 0.4 and 0.0).
     threads : int
-        ``torch.set_num_threads`` for this process (0: leave torch's default).
-        The default is 1: torch's OpenMP threads spin while waiting, and on the
-        shared 2-core machine two threads made a training step of the
-        ``quick`` network 5 times slower than one (9.5 s vs 1.8 s, measured
-        under load); use 2 or more on a dedicated machine.
+        ``torch.set_num_threads`` for this process; 0 (default): torch's own
+        choice, which follows ``OMP_NUM_THREADS`` -- the runner sets it to its
+        cores divided by its parallel jobs, so cells never oversubscribe the
+        machine. (Oversubscribed, torch's spinning OpenMP threads made a
+        ``quick`` training step 5 times slower: 9.5 s vs 1.8 s; on a quiet
+        2-core machine 2 threads take 0.69 s per step, 1 thread 1.15 s.)
     """
 
     profile: Literal["ci", "quick", "full"] = "quick"
@@ -242,7 +243,7 @@ class CellposeParams:
     channels: tuple[str, ...] = ()
     epochs: int | None = None
     tune: bool = True
-    threads: int = 1
+    threads: int = 0
 
     def validate(self) -> None:
         if self.init == "scratch" and not self.train:

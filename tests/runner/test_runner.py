@@ -385,3 +385,23 @@ except KeyboardInterrupt as exc:
     assert alive == [], f"left running: {[_cmdline(p) for p in alive]}"
     finished = [p.parent.name.split("__")[-2] for p in done.glob("*/cell.json")]
     assert finished == ["test_threshold"]
+
+
+def test_code_version_covers_the_method_modules_a_family_imports(monkeypatch):
+    """A family's cells are invalidated by edits to the shared modules and other families it imports
+    (StarDist and Cellpose use the classical object classifier and ``_zoom``), not by unrelated ones."""
+    import bench.runner.provenance as prov
+
+    imports = prov._family_imports()  # read from the real package
+    assert {"classical", "_zoom"} <= imports["stardist_"] and {"classical", "_zoom"} <= imports["cellpose_"]
+    assert "unet" not in imports["stardist_"]
+
+    files = {"methods/base.py": "a", "methods/_zoom.py": "b", "methods/classical/objects.py": "c",
+             "methods/stardist_/method.py": "d", "methods/unet/method.py": "e"}
+    monkeypatch.setattr(prov, "_source_digests", lambda: dict(files))
+    v_sd, v_unet = prov.code_version(["stardist_"]), prov.code_version(["unet"])
+    files["methods/classical/objects.py"] = "c2"
+    assert prov.code_version(["stardist_"]) != v_sd and prov.code_version(["unet"]) == v_unet
+    v_sd = prov.code_version(["stardist_"])
+    files["methods/_zoom.py"] = "b2"
+    assert prov.code_version(["stardist_"]) != v_sd and prov.code_version(["unet"]) == v_unet

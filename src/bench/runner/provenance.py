@@ -6,6 +6,7 @@ import hashlib
 import importlib.metadata
 import os
 import platform
+import re
 import shutil
 import socket
 import subprocess
@@ -65,6 +66,37 @@ def method_family(module: str) -> str | None:
     return parts[2]
 
 
+_RELATIVE_IMPORT = re.compile(r"^[ \t]*from[ \t]+(\.+)([A-Za-z_][\w.]*)?[ \t]+import\b([^\n]*)", re.M)
+_ABSOLUTE_IMPORT = re.compile(r"^[ \t]*(?:from|import)[ \t]+bench\.methods\.(\w+)", re.M)
+
+
+def _family_imports() -> dict[str, set[str]]:
+    """For each entry of ``bench/methods/`` (a family package or a module), the entries its
+    modules import (relative imports, or absolute ones of ``bench.methods.*``; imports
+    inside functions count too)."""
+    methods = _package_dir() / "methods"
+    out: dict[str, set[str]] = {}
+    for p in sorted(methods.glob("**/*.py")):
+        if "__pycache__" in p.parts:
+            continue
+        rel = p.relative_to(methods).parts
+        deps = out.setdefault(rel[0].removesuffix(".py"), set())
+        text = p.read_text(encoding="utf-8")
+        deps.update(_ABSOLUTE_IMPORT.findall(text))
+        package = list(rel[:-1])  # the module's package, as parts below bench/methods
+        for dots, module, names in _RELATIVE_IMPORT.findall(text):
+            up = len(dots) - 1
+            if up > len(package):  # above bench.methods (bench.data, bench.metrics...)
+                continue
+            target = package[: len(package) - up] + (module.split(".") if module else [])
+            if target:
+                deps.add(target[0])
+            else:  # "from .. import x" at the level of bench.methods: x are entries
+                parts = names.split("#")[0].strip(" \t()").split(",")
+                deps.update(part.split()[0] for part in parts if part.split())
+    return out
+
+
 def code_version(families: Iterable[str] | None = None) -> str:
     """Hash of the source code a cell depends on.
 
@@ -72,8 +104,10 @@ def code_version(families: Iterable[str] | None = None) -> str:
     package and a cluster node with the same code, and it changes with any
     uncommitted edit. It covers every module of the package except
     :data:`NOT_CELL_CODE`; with `families`, the method packages under
-    ``bench/methods/`` other than those are left out too, so that editing one
-    method family does not invalidate the cached cells of the others. (Notebooks
+    ``bench/methods/`` other than those and the ones they import (shared
+    helpers such as ``_zoom``, another family's object classifier) are left
+    out too, so that editing one method family does not invalidate the cached
+    cells of the others. (Notebooks
     enter a cell's cache key through their own content hash.)
 
     Parameters
@@ -81,7 +115,15 @@ def code_version(families: Iterable[str] | None = None) -> str:
     families : iterable of str, optional
         Method families (:func:`method_family`) the cell uses; ``None``: all.
     """
-    keep = None if families is None else set(families)
+    keep = None
+    if families is not None:  # the families, and every entry of bench/methods they import
+        imports = _family_imports()
+        keep, todo = set(), list(families)
+        while todo:
+            fam = todo.pop()
+            if fam not in keep:
+                keep.add(fam)
+                todo.extend(imports.get(fam, ()))
     h = hashlib.sha256()
     for rel, digest in _source_digests().items():
         if rel in NOT_CELL_CODE:

@@ -65,12 +65,15 @@ class Budget:
         return lr
 
 
-#: Quick profile: a fixed number of Adam steps on 128 px patches, the same for every
-#: architecture (as LysoQuant compared architectures at equal iterations). Chosen so that
-#: the widest preset, unet5x64, fits in about 3 min on 2 CPU cores (185 s measured on
-#: synth-lyso, 2.7 s per step) while unet7x16 still learns: test F1 on synth-lyso 0.895
-#: after 64 steps, 0.951 after 72 or 80, 0.78 with 2 patches per step, 0.62 after 40.
-QUICK_ITERATIONS = 64
+#: Quick profile: a fixed number of Adam steps on 128 px patches, the same within each
+#: paper's comparison (LysoQuant compared its architectures at equal iterations).
+#: "lysoquant": chosen so that the widest preset, unet5x64, fits in about 3 min on 2 CPU
+#: cores (185 s measured on synth-lyso, 2.7 s per step) while unet7x16 still learns: test
+#: F1 on synth-lyso 0.895 after 64 steps, 0.951 after 72 or 80, 0.78 with 2 patches per
+#: step, 0.62 after 40. "cdl" (the 5x16 MDL / CDL presets, 4-5 times cheaper per step):
+#: 128 steps, as 64 left MDL under-trained on GOWT1 (test F1 0.527 after 64 steps,
+#: 0.916 after 128, in 42 s on 2 cores).
+QUICK_ITERATIONS = {"lysoquant": 64, "cdl": 128}
 CI_ITERATIONS = 6
 #: LysoQuant (Morone et al. 2020): 3e5 iterations, learning rate 1e-4, then 5e-5.
 LYSOQUANT_ITERATIONS = 300_000
@@ -89,6 +92,8 @@ def budget_for(
 
     >>> budget_for("quick", "lysoquant", iterations=None, patches_per_epoch=10).iterations
     64
+    >>> budget_for("quick", "cdl", iterations=None, patches_per_epoch=10).iterations
+    128
     >>> b = budget_for("full", "cdl", iterations=None, patches_per_epoch=80)
     >>> b.iterations, b.lr_drops[:2]
     (150, ((30, 0.8), (60, 0.8)))
@@ -96,7 +101,9 @@ def budget_for(
     if profile == "ci":
         b = Budget(CI_ITERATIONS, batch=2, patch=64, lr=2e-3)
     elif profile == "quick":
-        n = QUICK_ITERATIONS
+        if recipe not in QUICK_ITERATIONS:
+            raise ValueError(f"unknown profile/recipe {profile!r}/{recipe!r}")
+        n = QUICK_ITERATIONS[recipe]
         b = Budget(n, batch=4, patch=128, lr=2e-3, lr_drops=((int(0.75 * n), 0.2),))
     elif profile == "full" and recipe == "lysoquant":
         n = LYSOQUANT_ITERATIONS

@@ -83,8 +83,9 @@ class UNetParams:
         Training budget: seconds (tests), about half a minute on 2 CPU cores for
         the default architecture, or the papers' budgets (for a GPU).
     recipe : {"lysoquant", "cdl"}
-        Which paper's optimiser schedule the ``full`` profile uses (ignored by
-        ``ci`` and ``quick``, which use Adam for a fixed number of steps).
+        Which paper's optimiser schedule the ``full`` profile uses; in the
+        ``quick`` profile (Adam for a fixed number of steps) it sets the
+        number of steps, equal within each paper's comparison (ignored by ``ci``).
     iterations : int or None
         Override the profile's number of steps (0: an untrained network, the
         baseline a trained one must beat).
@@ -213,10 +214,11 @@ class UNetMethod(Method):
     and random gamma / contrast / brightness curves, all drawn from the fit's
     ``rng``; loss ``ce`` (median-frequency class weights), ``gdice`` or both.
     Profiles: ``ci`` (6 Adam steps on 2x64 px patches and a 2x2 threshold
-    grid: for tests only), ``quick`` (64 Adam
-    steps on 4x128 px patches, learning rate 2e-3, x0.2 for the last quarter;
-    the same steps for every architecture, so a deeper or wider network costs
-    more time), ``full`` with ``recipe="lysoquant"`` (300,000 Adam steps, one
+    grid: for tests only), ``quick`` (Adam on
+    4x128 px patches, learning rate 2e-3, x0.2 for the last quarter: 64 steps
+    with ``recipe="lysoquant"``, the same for both of LysoQuant's
+    architectures, so the wider network costs more time; 128 steps with
+    ``recipe="cdl"``, the same for MDL and CDL), ``full`` with ``recipe="lysoquant"`` (300,000 Adam steps, one
     512 px patch, learning rate 1e-4 then 5e-5 from step 150,000) or
     ``recipe="cdl"`` (15 epochs of SGD, momentum 0.9, L2 1e-3, batch 8 x 256
     px, learning rate 1e-3 multiplied by 0.8 every 3 epochs; an epoch is as

@@ -355,7 +355,6 @@ class CellposeMethod(RemembersScoredObjects, Method):
         self._net_bytes: bytes | None = None
         self.classifier: ObjectClassifier | None = None
         self.state: dict = {}
-        self._last = None
 
     def weights_reason(self) -> str | None:
         if self.params.init == "scratch":

@@ -150,7 +150,6 @@ class SAMMethod(RemembersScoredObjects, Method):
         self.max_area_train: int | None = None
         self._generator = None
         self.classifier: ObjectClassifier | None = None
-        self._last = None
 
     def weights_reason(self) -> str | None:
         p = self.params

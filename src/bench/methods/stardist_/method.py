@@ -270,7 +270,6 @@ class StarDistMethod(RemembersScoredObjects, Method):
         self._model = None
         self.classifier: ObjectClassifier | None = None
         self.state: dict = {}
-        self._last = None
 
     # -------------------------------------------------------------- training
     def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "StarDistMethod":

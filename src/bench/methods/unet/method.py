@@ -214,12 +214,12 @@ class UNetMethod(Method):
     and random gamma / contrast / brightness curves, all drawn from the fit's
     ``rng``; loss ``ce`` (median-frequency class weights), ``gdice`` or both.
     Profiles: ``ci`` (6 Adam steps on 2x64 px patches and a 2x2 threshold
-    grid: for tests only), ``quick`` (Adam on
-    4x128 px patches, learning rate 2e-3, x0.2 for the last quarter: 64 steps
-    with ``recipe="lysoquant"``, the same for both of LysoQuant's
-    architectures, so the wider network costs more time; 128 steps with
-    ``recipe="cdl"``, the same for MDL and CDL), ``full`` with ``recipe="lysoquant"`` (300,000 Adam steps, one
-    512 px patch, learning rate 1e-4 then 5e-5 from step 150,000) or
+    grid: for tests only), ``quick`` (Adam on 4x128 px patches, learning
+    rate 2e-3, x0.2 for the last quarter: 64 steps with
+    ``recipe="lysoquant"``, the same for both of LysoQuant's architectures,
+    so the wider network costs more time; 128 steps with ``recipe="cdl"``,
+    the same for MDL and CDL), ``full`` with ``recipe="lysoquant"``
+    (300,000 Adam steps, one 512 px patch, learning rate 1e-4 then 5e-5 from step 150,000) or
     ``recipe="cdl"`` (15 epochs of SGD, momentum 0.9, L2 1e-3, batch 8 x 256
     px, learning rate 1e-3 multiplied by 0.8 every 3 epochs; an epoch is as
     many patches as it takes to tile the training images once). Images whose

@@ -1,9 +1,4 @@
-"""Figures: composites, TP/FN/FP overlays, score distributions, Pareto and per-class plots.
-
-Every function returns a :class:`matplotlib.figure.Figure` (or draws on the
-``ax`` it is given) and never calls ``plt.show()``; figures are made with
-:mod:`matplotlib.pyplot` so notebooks display them inline, and work headless
-(Agg) in scripts and tests. Close them with ``plt.close(fig)`` in loops.
+"""Images: channel composites, ground truth and TP / FN / FP overlays.
 
 Colours follow what biologists expect: red-type channels (mRFP, DsRed, cargo,
 ``red``) in red, green-type channels (EGFP, LAMP1, ``green``) in green, transmitted
@@ -18,26 +13,16 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
+from matplotlib.patches import Patch, Rectangle
+from skimage.segmentation import find_boundaries
 
-from .data.sample import Sample
-from .methods.base import Prediction
+from ..data.sample import Sample
+from ..methods.base import Prediction
+from ..metrics import boxes_from_labels, match_boxes, matched_pairs
+from ._axes import subplots
 
-__all__ = [
-    "CHANNEL_COLORS",
-    "MATCH_COLORS",
-    "composite",
-    "show_sample",
-    "match_masks",
-    "overlay",
-    "score_distribution",
-    "threshold_curve",
-    "pareto",
-    "per_class_bars",
-    "show_truth",
-    "dataset_gallery",
-    "error_by_size",
-]
+__all__ = ["CHANNEL_COLORS", "MATCH_COLORS", "BOX_COLORS", "composite", "show_sample", "match_masks", "overlay",
+           "show_truth", "dataset_gallery"]
 
 _RED, _GREEN, _BLUE, _GREY = (1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.4, 1.0), (1.0, 1.0, 1.0)
 #: Display colour of each known channel name (others: grey if alone, else a palette).
@@ -55,14 +40,6 @@ MATCH_COLORS: dict[str, tuple[float, float, float]] = {
 #: Box colours for detection datasets (truth, prediction).
 BOX_COLORS: dict[str, tuple[float, float, float]] = {"true": (1.0, 0.0, 1.0), "pred": (1.0, 0.9, 0.0)}
 _PALETTE = [(1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.4, 1.0), (1.0, 0.0, 1.0), (0.0, 1.0, 1.0), (1.0, 1.0, 0.0)]
-
-
-def _subplots(ax=None, **kw):
-    import matplotlib.pyplot as plt
-
-    if ax is not None:
-        return ax.figure, ax
-    return plt.subplots(**kw)
 
 
 def _normalise(plane: np.ndarray, low: float = 1.0, high: float = 99.8) -> np.ndarray:
@@ -134,7 +111,7 @@ def composite(
 
 def show_sample(sample: Sample, *, ax=None, title: str | None = None, colors=None):
     """Show a sample's composite with its channel colours in the title."""
-    fig, ax = _subplots(ax, figsize=(5, 5))
+    fig, ax = subplots(ax, figsize=(5, 5))
     ax.imshow(composite(sample, colors=colors), interpolation="nearest")
     ax.set_title(title if title is not None else f"{sample.name} ({', '.join(sample.channels)})", fontsize=9)
     ax.set_axis_off()
@@ -153,8 +130,6 @@ def match_masks(
         the true labels -- and ``tp_pred`` / ``fp`` with the predicted labels; the
         matching is :func:`bench.metrics.matched_pairs` at `iou_threshold`.
     """
-    from .metrics import matched_pairs
-
     t_ids, p_ids, _ = matched_pairs(y_true=y_true, y_pred=y_pred, iou_threshold=iou_threshold)
     tp_true = np.isin(y_true, t_ids) & (y_true > 0)
     tp_pred = np.isin(y_pred, p_ids) & (y_pred > 0)
@@ -167,8 +142,6 @@ def match_masks(
 
 
 def _outline(rgb: np.ndarray, labels: np.ndarray, color, *, thick: bool) -> None:
-    from skimage.segmentation import find_boundaries
-
     if not labels.any():
         return
     b = find_boundaries(labels, mode="thick" if thick else "inner")
@@ -187,8 +160,6 @@ def _yolo_corners(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _draw_boxes(ax, boxes: np.ndarray, shape: tuple[int, int], color, *, lw: float = 1.0) -> None:
-    from matplotlib.patches import Rectangle
-
     for y0, x0, y1, x1 in _yolo_corners(boxes, shape):
         ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, lw=lw))
 
@@ -229,15 +200,13 @@ def overlay(
     -------
     Figure
     """
-    import matplotlib.patches as mpatches
-
     labels = prediction.labels if isinstance(prediction, Prediction) else np.asarray(prediction)
     if labels.shape != sample.shape:
         raise ValueError(f"`prediction` (shape {labels.shape}) must have the sample's shape {sample.shape}")
     base = composite(sample, colors=colors)
     if sample.labels is None and sample.semantic is not None:
         return _semantic_overlay(sample, labels, base, title=title, class_names=class_names)
-    fig, ax = _subplots(ax, figsize=(6, 6))
+    fig, ax = subplots(ax, figsize=(6, 6))
     counts = {}
     if sample.labels is not None:
         m = match_masks(sample.labels, labels, iou_threshold=iou_threshold)
@@ -249,13 +218,11 @@ def overlay(
         ax.imshow(rgb, interpolation="nearest")
         counts = {k: int(np.unique(m[k][m[k] > 0]).size) for k in ("tp", "fn", "fp")}
     elif sample.boxes is not None:
-        from . import metrics
-
         ax.imshow(base, interpolation="nearest")
         true_boxes = np.asarray(sample.boxes, float).copy()
         true_boxes[:, 0] = 0.0
-        pred_boxes = metrics.boxes_from_labels(labels)
-        r = metrics.match_boxes(true_boxes, pred_boxes, iou_threshold=iou_threshold)
+        pred_boxes = boxes_from_labels(labels)
+        r = match_boxes(true_boxes, pred_boxes, iou_threshold=iou_threshold)
         _draw_boxes(ax, true_boxes, sample.shape, BOX_COLORS["true"])
         _draw_boxes(ax, pred_boxes, sample.shape, BOX_COLORS["pred"])
         counts = {"tp": r.tp, "fn": r.fn, "fp": r.fp}
@@ -263,11 +230,11 @@ def overlay(
         raise ValueError(f"sample {sample.name!r} has no ground truth (labels, boxes or semantic) to overlay")
     names = {"tp": "true positive", "fn": "false negative (missed)", "fp": "false positive (spurious)"}
     if sample.labels is not None:
-        handles = [mpatches.Patch(color=MATCH_COLORS[k], label=f"{names[k]}: {counts[k]}") for k in ("tp", "fn", "fp")]
+        handles = [Patch(color=MATCH_COLORS[k], label=f"{names[k]}: {counts[k]}") for k in ("tp", "fn", "fp")]
     else:  # boxes: colours say truth / prediction, the legend gives the matching counts
-        handles = [mpatches.Patch(color=BOX_COLORS["true"], label=f"true boxes (missed: {counts['fn']})"),
-                   mpatches.Patch(color=BOX_COLORS["pred"], label=f"predicted boxes (spurious: {counts['fp']})"),
-                   mpatches.Patch(color=MATCH_COLORS["tp"], label=f"matched pairs: {counts['tp']}")]
+        handles = [Patch(color=BOX_COLORS["true"], label=f"true boxes (missed: {counts['fn']})"),
+                   Patch(color=BOX_COLORS["pred"], label=f"predicted boxes (spurious: {counts['fp']})"),
+                   Patch(color=MATCH_COLORS["tp"], label=f"matched pairs: {counts['tp']}")]
     ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.7)
     ax.set_title(title if title is not None else f"{sample.name} (IoU >= {iou_threshold:g})", fontsize=9)
     ax.set_axis_off()
@@ -275,8 +242,7 @@ def overlay(
 
 
 def _semantic_overlay(sample, labels, base, *, title, class_names):
-    import matplotlib.patches as mpatches
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # pyplot only when a figure is drawn: importing bench.viz picks no backend
 
     n = int(max(sample.semantic.max(), labels.max())) + 1
     names = list(class_names) if class_names is not None else [str(k) for k in range(n)]
@@ -292,183 +258,10 @@ def _semantic_overlay(sample, labels, base, *, title, class_names):
         ax.set_title(t, fontsize=9)
     for ax in axes:
         ax.set_axis_off()
-    handles = [mpatches.Patch(color=cmap(k % 10)[:3], label=names[k] if k < len(names) else str(k)) for k in range(1, n)]
+    handles = [Patch(color=cmap(k % 10)[:3], label=names[k] if k < len(names) else str(k)) for k in range(1, n)]
     axes[2].legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.7)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
-def _per_image_scores(rows: pd.DataFrame, *, threshold: float, by: str | None) -> pd.DataFrame:
-    from .results import match_scores
-
-    keys = [c for c in (by, "seed", "image") if c and c in rows.columns]
-    if "image" not in keys:
-        raise ValueError("`rows` must have an `image` column (instance or detection table)")
-    return match_scores(rows, threshold=threshold, by=keys)
-
-
-def score_distribution(
-    rows: pd.DataFrame,
-    *,
-    score: str | None = None,
-    threshold: float = 0.5,
-    by: str | None = "method_id",
-    ax=None,
-):
-    """Per-image scores as a strip + box plot, one per method.
-
-    Parameters
-    ----------
-    rows : DataFrame
-        Either ``instance`` / ``detection`` rows (with a ``threshold`` column; one
-        experiment's or a whole run's), whose per-image scores are computed at
-        `threshold`, or per-image scores already (e.g.
-        :meth:`bench.runner.Experiment.per_image`).
-    score : str, optional
-        Column to plot: a :class:`bench.metrics.MatchResult` score (``f1``,
-        ``precision``, ``recall``, ``ap_dsb``, ``mean_matched_iou``...) or ``miou``;
-        default ``f1`` if present, else ``miou``.
-    by : str or None, optional
-        One strip per value of this column (``None`` or absent: a single strip).
-    """
-    per = _per_image_scores(rows, threshold=threshold, by=by) if "threshold" in rows.columns else rows
-    if score is None:
-        score = "f1" if "f1" in per.columns else "miou"
-    if score not in per.columns:
-        raise ValueError(f"`score` {score!r} is not a column of the per-image scores: {list(per.columns)}")
-    groups = list(per.groupby(by, sort=True)) if by and by in per.columns else [("all", per)]
-    fig, ax = _subplots(ax, figsize=(max(4, 0.9 * len(groups) + 2), 3.5))
-    rng = np.random.default_rng(0)
-    data = [g[score].to_numpy(float) for _, g in groups]
-    ax.boxplot(data, widths=0.5, showfliers=False)
-    for i, d in enumerate(data, 1):
-        ax.scatter(i + rng.uniform(-0.15, 0.15, d.size), d, s=12, alpha=0.7, color="k", zorder=3)
-    ax.set_xticks(range(1, len(groups) + 1), [str(k[0] if isinstance(k, tuple) else k) for k, _ in groups],
-                  rotation=30, ha="right", fontsize=8)
-    what = f" (IoU >= {threshold:g})" if score != "miou" else ""
-    ax.set_ylabel(f"{score} per image{what}")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    return fig
-
-
-def threshold_curve(
-    rows: pd.DataFrame,
-    *,
-    score: str = "f1",
-    by: str | None = "method_id",
-    aggregate: str = "pooled",
-    ax=None,
-):
-    """A score (pooled over images) against the IoU threshold, one line per method."""
-    from .results import ap_sweep
-    from .scoring import THRESHOLDS
-
-    keys = [by] if by and by in rows.columns else []
-    sweep = ap_sweep(rows, thresholds=THRESHOLDS, by=keys, aggregate=aggregate)
-    fig, ax = _subplots(ax, figsize=(5, 3.5))
-    for key, g in (sweep.groupby(keys, sort=True) if keys else [("all", sweep)]):
-        key = key[0] if isinstance(key, tuple) else key
-        ax.plot(g["threshold"], g[score], marker="o", ms=3, label=str(key))
-    ax.set_xlabel("IoU threshold")
-    ax.set_ylabel(f"{score} ({aggregate})")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def pareto(
-    board: pd.DataFrame,
-    *,
-    x: str = "predict_s_per_image",
-    y: str = "score",
-    label: str = "method_id",
-    ax=None,
-    logx: bool = True,
-):
-    """Accuracy against cost: one point per method, the Pareto front joined.
-
-    Parameters
-    ----------
-    board : DataFrame
-        A leaderboard (:func:`bench.leaderboard.leaderboard`), usually of one
-        dataset; rows without a finite `x` and `y` (skipped, failed) are left out.
-    x : str, optional
-        Cost column (lower is better): ``predict_s_per_image``, ``fit_s``, ``peak_mem_mb``.
-    y : str, optional
-        Score column (higher is better).
-    """
-    fig, ax = _subplots(ax, figsize=(5.5, 4))
-    d = board[[label, x, y] + (["dataset"] if "dataset" in board.columns else [])].copy()
-    d[x] = pd.to_numeric(d[x], errors="coerce")
-    d[y] = pd.to_numeric(d[y], errors="coerce")
-    d = d[np.isfinite(d[x]) & np.isfinite(d[y]) & ((d[x] > 0) | (not logx))]
-    groups = list(d.groupby("dataset", sort=True)) if "dataset" in d.columns else [("", d)]
-    for ds, g in groups:
-        pts = ax.scatter(g[x], g[y], s=30, label=str(ds) if len(groups) > 1 else None, zorder=3)
-        for _, r in g.iterrows():
-            ax.annotate(str(r[label]), (r[x], r[y]), fontsize=7, xytext=(3, 3), textcoords="offset points")
-        front = g.sort_values([x, y], ascending=[True, False])
-        best, fx, fy = -np.inf, [], []
-        for _, r in front.iterrows():
-            if r[y] > best:
-                best = r[y]
-                fx.append(r[x])
-                fy.append(r[y])
-        ax.step(fx, fy, where="post", color=pts.get_facecolor()[0], alpha=0.6, lw=1)
-    if logx:
-        ax.set_xscale("log")
-    ax.set_xlabel(x.replace("_", " "))
-    ax.set_ylabel(y)
-    ax.grid(alpha=0.3)
-    if len(groups) > 1:
-        ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig
-
-
-def per_class_bars(
-    df: pd.DataFrame,
-    *,
-    value: str | None = None,
-    by: str = "method_id",
-    ax=None,
-):
-    """Grouped bars of a per-class score: one group per class, one bar per method.
-
-    Parameters
-    ----------
-    df : DataFrame
-        From :func:`bench.results.semantic_scores` (``iou``) or
-        :func:`bench.results.classification_scores` (``accuracy``), with a
-        ``class_name`` column.
-    value : str, optional
-        Column to plot (default ``iou`` if present, else ``accuracy``).
-    """
-    if value is None:
-        value = "iou" if "iou" in df.columns else "accuracy"
-    if "class_name" not in df.columns or value not in df.columns:
-        raise ValueError(f"`df` must have columns `class_name` and `{value}`, got {list(df.columns)}")
-    classes = list(dict.fromkeys(df["class_name"]))
-    methods = list(dict.fromkeys(df[by])) if by in df.columns else ["all"]
-    fig, ax = _subplots(ax, figsize=(max(4, 1.2 * len(classes) * max(1, len(methods)) / 2 + 2), 3.5))
-    w = 0.8 / max(1, len(methods))
-    for i, m in enumerate(methods):
-        sub = df[df[by] == m] if by in df.columns else df
-        vals = [float(sub[sub["class_name"] == c][value].mean()) if (sub["class_name"] == c).any() else np.nan
-                for c in classes]
-        ax.bar(np.arange(len(classes)) + (i - (len(methods) - 1) / 2) * w, vals, width=w, label=str(m))
-    ax.set_xticks(range(len(classes)), classes, fontsize=8)
-    ax.set_ylabel(value)
-    ax.set_ylim(0, 1.02)
-    ax.grid(axis="y", alpha=0.3)
-    if len(methods) > 1:
-        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -480,16 +273,13 @@ def show_truth(sample: Sample, *, ax=None, title: str | None = None, colors=None
     from `class_names`), else white; boxes are drawn as rectangles; semantic
     classes are tinted.
     """
-    import matplotlib.patches as mpatches
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # pyplot only when a figure is drawn: importing bench.viz picks no backend
 
-    fig, ax = _subplots(ax, figsize=(5, 5))
+    fig, ax = subplots(ax, figsize=(5, 5))
     rgb = composite(sample, colors=colors)
     cmap = plt.get_cmap("tab10")
     handles = []
     if sample.labels is not None:
-        from skimage.segmentation import find_boundaries
-
         thick = max(sample.shape) <= 1024
         if sample.classes:
             for k in sorted(set(sample.classes.values())):
@@ -497,7 +287,7 @@ def show_truth(sample: Sample, *, ax=None, title: str | None = None, colors=None
                 mask = np.where(np.isin(sample.labels, ids), sample.labels, 0)
                 rgb[find_boundaries(mask, mode="thick" if thick else "inner")] = cmap(k % 10)[:3]
                 name = class_names[k] if class_names is not None and k < len(class_names) else f"class {k}"
-                handles.append(mpatches.Patch(color=cmap(k % 10)[:3], label=name))
+                handles.append(Patch(color=cmap(k % 10)[:3], label=name))
         else:
             rgb[find_boundaries(sample.labels, mode="thick" if thick else "inner")] = (1.0, 1.0, 1.0)
         ax.imshow(rgb, interpolation="nearest")
@@ -506,7 +296,7 @@ def show_truth(sample: Sample, *, ax=None, title: str | None = None, colors=None
         for k in range(1, int(sample.semantic.max()) + 1):
             tint[sample.semantic == k] = cmap(k % 10)[:3]
             name = class_names[k] if class_names is not None and k < len(class_names) else f"class {k}"
-            handles.append(mpatches.Patch(color=cmap(k % 10)[:3], label=name))
+            handles.append(Patch(color=cmap(k % 10)[:3], label=name))
         ax.imshow(np.where(sample.semantic[..., None] > 0, 0.5 * rgb + 0.5 * tint, rgb), interpolation="nearest")
     else:
         ax.imshow(rgb, interpolation="nearest")
@@ -530,7 +320,7 @@ def dataset_gallery(samples: Mapping[str, Sample], *, class_names: Mapping[str, 
     class_names : dict, optional
         Dataset name -> class names for the legends.
     """
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # pyplot only when a figure is drawn: importing bench.viz picks no backend
 
     if not samples:
         raise ValueError("`samples` is empty: no dataset to show")
@@ -546,29 +336,3 @@ def dataset_gallery(samples: Mapping[str, Sample], *, class_names: Mapping[str, 
     fig.tight_layout()
     return fig
 
-
-def error_by_size(objects: pd.DataFrame, *, bins: int = 12, ax=None):
-    """Fraction of true objects found (recall) and of predictions that are right
-    (precision), by object area -- from :func:`bench.scoring.object_table`."""
-    fig, ax = _subplots(ax, figsize=(5.5, 3.5))
-    if not len(objects):
-        raise ValueError("`objects` is empty")
-    areas = objects["area"].to_numpy(float)
-    edges = np.unique(np.geomspace(max(1.0, areas.min()), areas.max() + 1, bins + 1))
-    for side, label in (("true", "recall (true objects found)"), ("pred", "precision (predictions right)")):
-        sub = objects[objects["side"] == side]
-        if not len(sub):
-            continue
-        idx = np.clip(np.digitize(sub["area"].to_numpy(float), edges) - 1, 0, len(edges) - 2)
-        frac = [sub["matched"].to_numpy()[idx == i].mean() if (idx == i).any() else np.nan
-                for i in range(len(edges) - 1)]
-        centres = np.sqrt(edges[:-1] * edges[1:])
-        ax.plot(centres, frac, marker="o", ms=3, label=label)
-    ax.set_xscale("log")
-    ax.set_xlabel("object area (pixels)")
-    ax.set_ylabel("fraction matched")
-    ax.set_ylim(-0.02, 1.02)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
-    return fig

@@ -125,3 +125,27 @@ def test_show_truth_and_gallery():
     assert sum(ax.has_data() for ax in fig.axes) == 2
     with pytest.raises(ValueError, match="empty"):
         viz.dataset_gallery({})
+
+
+def test_cost_panels_and_pareto_grid_leave_out_what_has_no_score_or_time():
+    board = pd.DataFrame({
+        "dataset": ["d1", "d1", "d1", "d2", "d3"], "method_id": ["a", "b", "c", "a", "a"],
+        "status": ["ok", "ok", "skipped", "ok", "ok"], "task": "instance",
+        "score": [0.5, 0.8, np.nan, 0.6, 0.7], "fit_s": [1.0, 0.0, np.nan, 2.0, 3.0],
+        "predict_s_per_image": [0.1, 1.0, np.nan, 0.2, 0.0],
+    })
+    fig = viz.cost_panels(board[board["dataset"] == "d1"], title="d1")
+    fit_ax, predict_ax = fig.axes
+    assert [t.get_text() for t in fit_ax.texts] == ["a"]  # b has no fit time > 0, c no score
+    assert sorted(t.get_text() for t in predict_ax.texts) == ["a", "b"]
+    plt.close(fig)
+    fig, n = viz.pareto_grid(board)
+    assert n == 2 and [ax.get_title() for ax in fig.axes if ax.axison] == ["d1", "d2"]  # d3: no time > 0
+    plt.close(fig)
+    assert viz.pareto_grid(board.assign(status="failed")) == (None, 0)
+
+
+def test_figure_png_encodes_and_closes_the_figure():
+    fig, ax = plt.subplots(figsize=(2, 1))
+    data = viz.figure_png(fig)
+    assert data.startswith(b"\x89PNG") and not plt.fignum_exists(fig.number)

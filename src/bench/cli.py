@@ -39,7 +39,8 @@ def format_table(rows: list[dict], columns: list[str]) -> str:
 # ------------------------------------------------------------------ datasets
 def _datasets(args) -> int:
     from .data import dataset_names, get_dataset
-    from .splits import get_split, load_test_truth, iter_split
+    from .data.stats import dataset_stats
+    from .splits import get_split
 
     rows = []
     for name in dataset_names():
@@ -60,11 +61,8 @@ def _datasets(args) -> int:
             "available": "yes" if reason is None else f"no: {reason}",
         }
         if args.stats and reason is None:
-            counts = []
-            for split in ("train", "val", "test"):
-                samples = iter_split(name, split) if split != "test" else iter(load_test_truth(name))
-                counts.append(str(sum(s.n_objects for s in samples)))
-            row["objects train/val/test"] = "/".join(counts)
+            splits = dataset_stats(name)["splits"]
+            row["objects train/val/test"] = "/".join(str(splits[k]["objects"]) for k in ("train", "val", "test"))
         rows.append(row)
     cols = list(rows[0]) if rows else []
     if args.stats:

@@ -260,3 +260,21 @@ def browser():
         yield b
     finally:
         b.close()
+
+
+# ------------------------------------------------------------------ the book without a run
+#: The one dataset of the book staged without a run (``no_run_stage``).
+NO_RUN_DATASET = "synth-lyso-easy"
+
+
+@pytest.fixture(scope="session")
+def no_run_stage(tmp_path_factory):
+    """The book staged by ``bench book --no-run --stage-only`` for one dataset."""
+    from bench.cli import main
+
+    out = tmp_path_factory.mktemp("stage")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("BENCH_CACHE", str(out / "cache"))
+        code = main(["book", "--no-run", "--stage-only", "--datasets", NO_RUN_DATASET, "--output", str(out)])
+    assert code == 0
+    return out / "_build" / "book-src"

@@ -311,14 +311,14 @@ def test_interrupted_run_kills_its_kernels_and_commits_nothing_more(testmethods,
 def test_code_version_is_scoped_to_the_method_family(tmp_path, monkeypatch):
     import bench.runner.provenance as prov
 
-    files = {"scoring.py": "a", "book.py": "b", "methods/base.py": "c", "methods/unet/m.py": "d",
+    files = {"scoring.py": "a", "book/build.py": "b", "methods/base.py": "c", "methods/unet/m.py": "d",
              "methods/classical/k.py": "e", "methods/lonely.py": "f"}
     monkeypatch.setattr(prov, "_source_digests", lambda: dict(files))
     v_all, v_unet, v_cls = prov.code_version(), prov.code_version(["unet"]), prov.code_version(["classical"])
     files["methods/unet/m.py"] = "d2"  # edit the U-Net family
     assert prov.code_version(["classical"]) == v_cls
     assert prov.code_version(["unet"]) != v_unet and prov.code_version() != v_all
-    files["book.py"] = "b2"  # the book is not cell code
+    files["book/build.py"] = "b2"  # the book is not cell code
     assert prov.code_version(["classical"]) == v_cls
     files["scoring.py"] = "a2"  # the core is
     assert prov.code_version(["classical"]) != v_cls

@@ -36,8 +36,9 @@ def _package_dir() -> Path:
 
 
 #: Modules no cell's results depend on (the book, the leaderboard, the command line,
-#: the runner's driver): editing them never invalidates cached cells.
-NOT_CELL_CODE = ("book.py", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
+#: the runner's driver): editing them never invalidates cached cells. An entry ending
+#: in ``/`` is a whole sub-package.
+NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
                  "runner/provenance.py", "runner/external.py", "runner/notebooks.py")
 
 
@@ -126,7 +127,7 @@ def code_version(families: Iterable[str] | None = None) -> str:
                 todo.extend(imports.get(fam, ()))
     h = hashlib.sha256()
     for rel, digest in _source_digests().items():
-        if rel in NOT_CELL_CODE:
+        if rel in NOT_CELL_CODE or rel.startswith(tuple(p for p in NOT_CELL_CODE if p.endswith("/"))):
             continue
         if keep is not None and rel.startswith("methods/"):
             fam = rel.split("/")[1].removesuffix(".py")

@@ -1,0 +1,227 @@
+"""The dataset cards (``book/datasets/cards/<name>.md``) and the table of all datasets."""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from tqdm.auto import tqdm
+
+from ..data import DataError, get_dataset
+from ..data.stats import dataset_stats
+from ..runner.provenance import code_version
+from ..splits import get_split
+from ..viz import CHANNEL_COLORS
+from .figures import is_rgb, sample_figure
+from .markup import slug, swatch
+from .staging import Context
+
+__all__ = ["render_dataset_pages", "dataset_card", "stats_cached", "channel_legend"]
+
+logger = logging.getLogger(__name__)
+
+
+HOW_TO_GET = {
+    "synthetic": (
+        "Nothing to download: the images are generated on the fly, deterministically, from one seed per "
+        "sample (the sample id). The same id gives the same image and ground truth on every machine."
+    ),
+    "mirror": (
+        "A public dataset read from a local mirror (`$BENCH_SHARED_DATA/<folder>`, by default "
+        "`../shared/data/` next to the repository). Download it from its source (link below) into that "
+        "folder, keeping the file names."
+    ),
+    "download": "Downloaded from its public archive by `bench data fetch {name}` (resumable, checksummed).",
+    "folder": "Your own folder of images and masks.",
+}
+
+
+def channel_legend(channels: Sequence[str]) -> str:
+    """Words for the colours :func:`bench.viz.composite` gives the channels."""
+    if len(channels) == 1:
+        return f"`{channels[0]}` in grey"
+    if is_rgb(channels):
+        return "the merged colour image as distributed (its red, green and blue planes, scaled to the maximum)"
+    parts = []
+    for c in channels:
+        col = CHANNEL_COLORS.get(c.lower())
+        parts.append(f"{swatch(col)}`{c}`" if col is not None else f"`{c}` (palette colour)")
+    return ", ".join(parts)
+
+
+def stats_cached(ctx: Context, name: str) -> dict | None:
+    """:func:`bench.data.stats.dataset_stats`, cached under ``_build/book-cache`` by data and code
+    hash (:func:`bench.runner.provenance.code_version` of the code outside the method families).
+
+    ``None`` when the dataset has no valid split; the reason is kept in ``ctx.stats_errors``.
+    """
+    if name in ctx.stats:
+        return ctx.stats[name]
+    try:
+        ds = get_dataset(name)
+        sp = get_split(name)
+    except DataError as exc:  # no valid split file: the card shows no counts and says why
+        logger.warning("dataset %s: no split (%s); its card has no counts", name, exc)
+        ctx.stats[name] = None
+        ctx.stats_errors[name] = str(exc)
+        return None
+    # the counts follow the data (split, file fingerprint) and the code that reads it
+    key_parts = [name, sp.sha256, code_version(families=())]
+    if ds.available:
+        key_parts.append(ds.fingerprint([*sp.train, *sp.val, *sp.test]))
+    else:
+        key_parts.append("unavailable")
+    key = hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
+    cache = ctx.stage.root.parent / "book-cache" / "datasets" / f"{slug(name)}-{key}.json"
+    if cache.is_file():
+        stats = json.loads(cache.read_text())
+    else:
+        t = time.perf_counter()
+        stats = dataset_stats(name)
+        logger.info("counted objects of %s in %.1f s", name, time.perf_counter() - t)
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp")
+        tmp.write_text(json.dumps(stats))
+        os.replace(tmp, cache)
+    ctx.stats[name] = stats
+    return stats
+
+
+def render_dataset_pages(ctx: Context) -> None:
+    """A card per dataset and the table of all datasets (``book/_generated/datasets_table.md``)."""
+    rows = []
+    for name in tqdm(ctx.datasets, desc="book: dataset cards", leave=False, disable=None):
+        if name.startswith("folder:"):
+            continue
+        ds = get_dataset(name)
+        stats = stats_cached(ctx, name)
+        ctx.stage.write_text(f"book/datasets/cards/{slug(name)}.md", dataset_card(ctx, ds, stats))
+        splits = (stats or {}).get("splits", {})
+        rows.append(
+            {
+                "name": name,
+                "target": ds.info.target,
+                "tasks": ", ".join(ds.info.tasks),
+                "channels": ", ".join(ds.info.channels),
+                "images": "/".join(str(splits.get(k, {}).get("images", "?")) for k in ("train", "val", "test")),
+                "objects": "/".join(str(splits.get(k, {}).get("objects", "–")) for k in ("train", "val", "test")),
+                "source": ds.info.source,
+                "available": "yes" if ds.available else "no",
+            }
+        )
+    lines = [
+        "## All datasets",
+        "",
+        "Images and annotated objects per split are train / validation / test; "
+        "\"available\" refers to the machine that built this book.",
+        "",
+        "| Dataset | Target | Tasks | Channels | Images | Objects | Source | Available |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| [{r['name']}]({ctx.card_doc(r['name'])}) | {r['target']} | {r['tasks']} | {r['channels']} | "
+            f"{r['images']} | {r['objects']} | {r['source']} | {r['available']} |"
+        )
+    ctx.stage.write_text("book/_generated/datasets_table.md", "\n".join(lines) + "\n")
+
+
+def dataset_card(ctx: Context, ds, stats: dict | None) -> str:
+    """The card of a dataset (markdown): sample images, counts per split, provenance, how to get it."""
+    info = ds.info
+    name = info.name
+    out = [f"# {name}", ""]
+    out += [
+        f"**Target:** {info.target} · **tasks:** {', '.join(info.tasks)} · "
+        f"**channels:** {', '.join(f'`{c}`' for c in info.channels)} · **source:** {info.source}",
+        "",
+        info.description.strip(),
+        "",
+    ]
+    reason = ds.unavailable_reason()
+    if reason is not None:
+        out += ["```{note}", f"This dataset was not available on the machine that built this book: {reason}.", "```", ""]
+
+    # sample images
+    try:
+        fig = sample_figure(ctx, name, "book/datasets/cards/img", slug(name))
+    except Exception as exc:  # noqa: BLE001 - a broken sample must not hide the card; shown on the page
+        logger.warning("dataset %s: could not render a sample image (%s)", name, exc)
+        out += ["```{warning}", f"The sample image could not be rendered: {exc}", "```", ""]
+        fig = None
+    if fig is not None:
+        paths, sid = fig
+        out += ["## A test image", ""]
+        channels = [p for p in paths if not p.endswith(("-composite.png", "-annotated.png"))]
+        merged = [p for p in paths if p not in channels]
+        for group in (channels, merged):
+            if not group:
+                continue
+            out += [f"::::{{grid}} {len(group)}", ":gutter: 1", ":class-container: bench-gallery", ""]
+            for p in group:
+                label = Path(p).stem.removeprefix(slug(name) + "-")
+                out += [":::{grid-item}", f"```{{image}} /{p}", f":alt: {name} {sid} {label}", ":width: 100%", "```",
+                        f"<small>{html.escape(label)}</small>", ":::", ""]
+            out += ["::::", ""]
+        out += [
+            f"Test sample `{sid}`"
+            + (", channel by channel in grey, then merged: " if channels else ", merged: ")
+            + channel_legend(info.channels)
+            + ("" if is_rgb(info.channels) else "; each channel stretched between its 1st and 99.8th percentile")
+            + ". The last panel draws the annotation (outlines or boxes, coloured by class: see its legend).",
+            "",
+        ]
+
+    # counts
+    out += ["## Images and objects per split", ""]
+    if stats is None:
+        out += [f"This dataset has no valid split file here ({ctx.stats_errors.get(name, 'no split')}), "
+                "so no counts are shown.", ""]
+    else:
+        splits = stats["splits"]
+        classes = sorted({c for s in splits.values() for c in s.get("classes", {})},
+                         key=lambda c: list(info.class_names).index(c) if c in info.class_names else 99)
+        pixels = [n for n in info.semantic_names if any(n in s.get("pixels", {}) for s in splits.values())]
+        head = ["Split", "Images", "Objects", *[f"{c}" for c in classes], *[f"{p} (pixels)" for p in pixels]]
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for split in ("train", "val", "test"):
+            s = splits.get(split, {})
+            cells = [split, str(s.get("images", "?")), str(s.get("objects", "–"))]
+            cells += [str(s.get("classes", {}).get(c, 0)) for c in classes]
+            cells += [f"{100 * s.get('pixels', {}).get(p, 0.0):.1f} %" for p in pixels]
+            out.append("| " + " | ".join(cells) + " |")
+        shapes = sorted({tuple(x) for s in splits.values() for x in s.get("shapes", [])})
+        out += [""]
+        if shapes:
+            out += ["Image size(s): " + ", ".join(f"{y} x {x} px" for y, x in shapes) + "."]
+        if info.pixel_size_um:
+            out += [f" Pixel size: {info.pixel_size_um} µm."]
+        out += ["", f"Split rule: {stats['rule']}. Split file `benchmark/splits/{name}.json`, "
+                    f"SHA-256 `{stats['sha256'][:12]}…`.", ""]
+        if reason is not None:
+            out += ["Object counts need the data; only the split sizes are known here.", ""]
+
+    # provenance
+    out += ["## Provenance and terms", ""]
+    out += [f"- **Citation:** {info.citation or 'none (generated by this project)'}"]
+    out += [f"- **Licence / terms:** {info.license or 'see the source'}"]
+    if info.url:
+        out += [f"- **Source:** <{info.url}>"]
+    out += ["", "## How to get it", "", HOW_TO_GET.get(info.source, "").format(name=name), ""]
+    out += [
+        "```python",
+        "from bench.splits import load_fit_data, load_test_images",
+        f'train, val = load_fit_data("{name}")      # with annotations, for fitting',
+        f'test = load_test_images("{name}")         # images only, for predicting',
+        "```",
+        "",
+        f"Results on this dataset: [leaderboard]({ctx.board_doc(name)}).",
+        "",
+    ]
+    return "\n".join(out)

@@ -1,0 +1,230 @@
+"""The measured numbers of the experiments chapters (``book/_generated/experiments/``),
+beside the numbers the papers report (``book/experiments/papers.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import yaml
+
+from ..methods import UnknownMethodError, method_class
+from .intro import method_kind
+from .markup import finite, fmt_num, fmt_seconds, score_name, short
+from .staging import Context, no_run_text, ok_points, run_board, run_profile
+
+__all__ = ["render_experiments"]
+
+
+def load_paper_numbers(root: Path) -> dict:
+    path = root / "book" / "experiments" / "papers.yaml"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (the papers' reported numbers for the experiments chapters)")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: invalid YAML ({exc})") from exc
+    if not isinstance(doc, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level, got {type(doc).__name__}")
+    return doc
+
+
+def render_experiments(ctx: Context) -> None:
+    papers = load_paper_numbers(ctx.root)
+    board = run_board(ctx)
+    ctx.stage.write_text("book/_generated/experiments/lysoquant.md", lysoquant_page(ctx, board, papers))
+    ctx.stage.write_text("book/_generated/experiments/cdl_mdl.md", cdl_mdl_page(ctx, board, papers))
+    ctx.stage.write_text("book/_generated/experiments/classical_vs_deep.md", classical_vs_deep_page(ctx, board))
+
+
+def measured(board, dataset: str, method_ids: Sequence[str]):
+    if board is None:
+        return None
+    g = board[(board["dataset"] == dataset) & (board["method_id"].isin(method_ids))]
+    return g.iloc[0] if len(g) else None
+
+
+def measured_cells(r) -> tuple[str, str, str]:
+    """(F1 with interval, mean IoU, status) of a leaderboard row, as markdown."""
+    if r is None:
+        return "not run", "–", "not in this run"
+    if r["status"] != "ok":
+        return "–", "–", f"{r['status']}: {short(r['reason'] or '', 80)}"
+    f1 = fmt_num(r["f1"])
+    if finite(r.get("f1_low")):
+        f1 += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+    return f1, fmt_num(r["mean_iou"]), "ok"
+
+
+def datasets_in_run(board, datasets: Sequence[str]) -> list[str]:
+    """The `datasets` of an experiment that the run covered (all of them when it covered none,
+    so that the table still says what would be measured).
+
+    >>> import pandas as pd
+    >>> datasets_in_run(pd.DataFrame({"dataset": ["synth-lyso"]}), ["synth-lyso", "synth-lyso-easy"])
+    ['synth-lyso']
+    >>> datasets_in_run(None, ["synth-lyso", "synth-lyso-easy"])
+    ['synth-lyso', 'synth-lyso-easy']
+    """
+    datasets = list(datasets)
+    if board is None:
+        return datasets
+    present = set(board["dataset"])
+    return [d for d in datasets if d in present] or datasets
+
+
+def lysoquant_page(ctx: Context, board, papers: dict) -> str:
+    spec = papers.get("lysoquant_tools") or {}
+    out = []
+    if board is None:
+        out += no_run_text()
+    datasets = datasets_in_run(board, spec.get("datasets", []))
+    out += ["### Conventional tools", "",
+            f"Paper: {spec.get('where', '')} {{cite:p}}`{spec.get('cite', 'morone2020')}`. Measured: test split of "
+            + ", ".join(ctx.board_link(d) for d in datasets)
+            + (f", run `{ctx.results.run_id}` ({run_profile(ctx)})." if board is not None else "."), ""]
+    head = ["Paper's method", "Paper IoU", "Paper F1", "2·IoU/(1+IoU)", "Method here"]
+    for d in datasets:
+        head += [f"F1@0.5 on {d} [95% CI]", f"mean IoU on {d}"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in spec.get("rows", []):
+        iou, f1 = row.get("iou"), row.get("f1")
+        check = f"{2 * iou / (1 + iou):.3f}" if finite(iou) else "–"
+        mids = [row["method"]] if row.get("method") else []
+        cells = [row["paper"], fmt_num(iou), fmt_num(f1), check, f"`{row['method']}`" if mids else "no counterpart"]
+        for d in datasets:
+            if not mids:
+                cells += ["–", "–"]
+                continue
+            f1m, iou_m, status = measured_cells(measured(board, d, mids))
+            cells += [f1m if status == "ok" else f"{f1m} ({status})", iou_m]
+        out.append("| " + " | ".join(cells) + " |")
+    out += [""]
+
+    arch = papers.get("lysoquant_architectures") or {}
+    out += ["### U-Net architectures", "", f"Paper: {arch.get('claim', '')} {{cite:p}}`{arch.get('cite', 'morone2020')}`.", ""]
+    head = ["Architecture", "Method here"]
+    arch_datasets = datasets_in_run(board, arch.get("datasets", []))
+    for d in arch_datasets:
+        head += [f"F1@0.5 on {d} [95% CI]", f"mean IoU on {d}", f"fit time on {d}"]
+    out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in arch.get("rows", []):
+        cells = [row["label"], f"`{row['method']}`"]
+        for d in arch_datasets:
+            r = measured(board, d, [row["method"]])
+            f1m, iou_m, status = measured_cells(r)
+            cells += [f1m if status == "ok" else f"{f1m} ({status})", iou_m,
+                      fmt_seconds(r["fit_s"]) if r is not None and status == "ok" else "–"]
+        out.append("| " + " | ".join(cells) + " |")
+    out += [""]
+    return "\n".join(out)
+
+
+def params_of(ctx: Context, dataset: str, method_id: str) -> dict:
+    c = ctx.results.cells
+    sel = c[(c["dataset"] == dataset) & (c["method_id"] == method_id)]
+    p = sel["params"].iloc[0] if len(sel) else None
+    return p if isinstance(p, dict) else {}
+
+
+def cdl_mdl_page(ctx: Context, board, papers: dict) -> str:
+    """CIP / CDL / MDL triples: every network trained on weak labels (``labels="weak:X"``),
+    the conventional method ``X`` that made them, and the same network with the same
+    settings trained on the ground truth."""
+    spec = papers.get("cdl_mdl") or {}
+    if board is None:
+        return "\n".join(no_run_text())
+    param = spec.get("label_param", "labels")
+    network = spec.get("network", "unet")
+    out: list[str] = []
+    for d in spec.get("datasets", []):
+        g = board[(board["dataset"] == d) & (board["method"] == network)]
+        params = {mid: dict(params_of(ctx, d, mid)) for mid in g["method_id"]}
+        for _, cdl in g.iterrows():
+            labels = str(params[cdl["method_id"]].get(param, "truth"))
+            if not labels.startswith("weak:"):
+                continue
+            rest = {k: v for k, v in params[cdl["method_id"]].items() if k != param}
+            mdl = next((r for _, r in g.iterrows() if str(params[r["method_id"]].get(param, "truth")) == "truth"
+                        and {k: v for k, v in params[r["method_id"]].items() if k != param} == rest), None)
+            rows = [("CIP", "the conventional pipeline that made the weak labels", measured(board, d, [labels[5:]])),
+                    ("CDL", f"{network} trained on the labels `{labels[5:]}` made on the training images", cdl),
+                    ("MDL", f"the same {network}, trained on the ground truth", mdl)]
+            task = next((t for t in g["task"] if t), "")
+            score = "miou" if task == "semantic" else "f1"
+            out += [f"### {ctx.board_link(d)}: `{cdl['method_id']}`", "",
+                    f"| Approach | What it is | Method | {score_name(task)} | Fit time | Status |",
+                    "|---|---|---|---|---|---|"]
+            for kind, what, r in rows:
+                if r is None:
+                    out.append(f"| {kind} | {what} | – | not run | – | not in this run |")
+                    continue
+                val = fmt_num(r[score])
+                if score == "f1" and finite(r.get("f1_low")):
+                    val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+                status = r["status"] if r["status"] == "ok" else f"{r['status']}: {short(r['reason'] or '', 80)}"
+                out.append(f"| {kind} | {what} | `{r['method_id']}` | {val} | {fmt_seconds(r['fit_s'])} | {status} |")
+            out += [""]
+    if not out:
+        out += ["```{note}", f"Run `{ctx.results.run_id}` has no {network} trained on weak labels "
+                f"(`{param}=\"weak:<method>\"`) on " + ", ".join(f"`{d}`" for d in spec.get("datasets", []))
+                + ", so this comparison was not measured here. The nightly configuration includes it.", "```", ""]
+    out += [f"Paper: {spec.get('claim', '')} {{cite:p}}`{spec.get('cite', 'garciasantacruz2022')}`.", ""]
+    return "\n".join(out)
+
+
+def classical_vs_deep_page(ctx: Context, board) -> str:
+    """The best classical against the best deep method on each dataset of the run."""
+    if board is None:
+        return "\n".join(no_run_text())
+
+    gone: dict[str, str] = {}  # methods of the run that are no longer registered: named under the table
+
+    def family(method: str) -> str:
+        try:
+            return method_kind(method_class(method))
+        except UnknownMethodError as exc:
+            gone[method] = str(exc)
+            return "unknown"
+
+    out = ["| Dataset | Best classical | Score [95% CI] | Fit / predict | Best deep | Score [95% CI] | "
+           "Fit / predict | Clear difference? |", "|---|---|---|---|---|---|---|---|"]
+    for d, g in board.groupby("dataset", sort=True):
+        ok = ok_points(g)
+        if not len(ok):
+            continue
+        fam = ok["method"].map(family)
+        best = {}
+        for f in ("classical", "deep"):
+            sub = ok[fam == f]
+            best[f] = sub.iloc[0] if len(sub) else None
+        cells = [ctx.board_link(d)]
+        for f in ("classical", "deep"):
+            r = best[f]
+            if r is None:
+                cells += ["none ran", "–", "–"]
+                continue
+            val = f"{score_name(r['task'])} {r['score']:.3f}"
+            if r["task"] != "semantic" and finite(r.get("f1_low")):
+                val += f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]"
+            cells += [f"`{r['method_id']}`", val, f"{fmt_seconds(r['fit_s'])} / {fmt_seconds(r['predict_s_per_image'])}"]
+        c, dp = best["classical"], best["deep"]
+        if c is None or dp is None:
+            verdict = "–"
+        elif all(finite(x.get(k)) for x in (c, dp) for k in ("f1_low", "f1_high")) and c["task"] != "semantic":
+            if c["f1_low"] > dp["f1_high"]:
+                verdict = "classical"
+            elif dp["f1_low"] > c["f1_high"]:
+                verdict = "deep"
+            else:
+                verdict = "no (intervals overlap)"
+        else:
+            verdict = "no interval"
+        cells.append(verdict)
+        out.append("| " + " | ".join(cells) + " |")
+    if len(out) == 2:
+        out.append("| (no dataset with scores in this run) | | | | | | | |")
+    if gone:
+        out += ["", "```{note}", "Left out of this comparison, because they are no longer registered methods (so "
+                "neither classical nor deep is known): " + ", ".join(f"`{m}`" for m in sorted(gone)) + ".", "```"]
+    return "\n".join(out) + "\n"

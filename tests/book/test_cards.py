@@ -1,0 +1,34 @@
+"""bench.book.cards: the dataset cards."""
+
+from __future__ import annotations
+
+import re
+
+import bench.book.cards as cards
+from bench.book.staging import Context, Stage
+from bench.data import DataError, get_dataset
+
+DATASET = "synth-lyso-easy"  # the dataset of the `no_run_stage` fixture (conftest.py)
+
+
+def test_dataset_card_counts_match_the_data(no_run_stage):
+    from bench.splits import get_split, load_test_truth
+
+    card = (no_run_stage / f"book/datasets/cards/{DATASET}.md").read_text()
+    n_test = sum(s.n_objects for s in load_test_truth(DATASET))
+    sizes = get_split(DATASET).sizes()
+    assert re.search(rf"^\| test \| {sizes['test']} \| {n_test} \|", card, re.M), card
+    for img in re.findall(r"```\{image\} /(\S+)", card):
+        assert (no_run_stage / img).is_file(), img
+    assert "bench.splits import load_fit_data" in card
+
+
+def test_a_dataset_without_a_split_says_why_on_its_card(tmp_path, monkeypatch):
+    def no_split(name):
+        raise DataError(f"benchmark/splits/{name}.json: no split file (test)")
+
+    monkeypatch.setattr(cards, "get_split", no_split)
+    ctx = Context(stage=Stage(tmp_path), root=tmp_path, results=None, datasets=[DATASET])
+    assert cards.stats_cached(ctx, DATASET) is None
+    card = cards.dataset_card(ctx, get_dataset(DATASET), None)
+    assert "no split file (test)" in card and "no counts are shown" in card

@@ -1,0 +1,49 @@
+"""bench.book.experiments: the papers' numbers, and the measured ones beside them."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from bench.book.experiments import classical_vs_deep_page
+from bench.book.staging import Context
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_without_a_run_the_experiments_show_only_the_papers_numbers(no_run_stage):
+    lyso = (no_run_stage / "book/_generated/experiments/lysoquant.md").read_text()
+    assert "0.641" in lyso
+    rows = [ln for ln in lyso.splitlines() if ln.startswith("| IsoData")]
+    assert rows and "not run" in rows[0]
+    for name in ("cdl_mdl.md", "classical_vs_deep.md"):
+        assert "No benchmark run has been made yet" in (no_run_stage / "book/_generated/experiments" / name).read_text()
+
+
+def test_a_method_that_is_no_longer_registered_is_named_not_counted():
+    def row(method, score, low, high):
+        return {"dataset": "synth-lyso", "method": method, "method_id": method, "status": "ok", "score": score,
+                "task": "instance", "f1_low": low, "f1_high": high, "fit_s": 1.0, "predict_s_per_image": 0.1}
+
+    board = pd.DataFrame([row("gone_method", 0.99, 0.98, 1.0), row("isodata_watershed", 0.5, 0.4, 0.6),
+                          row("unet", 0.7, 0.65, 0.75)])
+    ctx = Context(stage=None, root=ROOT, results=None, datasets=["synth-lyso"])
+    page = classical_vs_deep_page(ctx, board)
+    line = next(ln for ln in page.splitlines() if ln.startswith("| [`synth-lyso`]"))
+    assert "`isodata_watershed`" in line and "`unet`" in line and "gone_method" not in line
+    assert line.rstrip().endswith("| deep |")
+    assert "no longer registered" in page and "`gone_method`" in page
+
+
+def test_papers_numbers_are_consistent_and_cited():
+    doc = yaml.safe_load((ROOT / "book/experiments/papers.yaml").read_text())
+    bib = (ROOT / "book/references.bib").read_text()
+    for section in doc.values():
+        assert re.search(r"@\w+\{" + re.escape(section["cite"]) + ",", bib), section["cite"]
+    for row in doc["lysoquant_tools"]["rows"]:
+        # the paper's F1 is the pixel Dice of its IoU: F1 = 2 IoU / (1 + IoU) (see the chapter)
+        assert row["f1"] == pytest.approx(2 * row["iou"] / (1 + row["iou"]), abs=1.5e-3), row

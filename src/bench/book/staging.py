@@ -55,6 +55,9 @@ class Stage:
 
 @dataclass
 class Context:
+    """One build's shared state: the stage, the repository, the run (or ``None``), the
+    datasets shown, and what is computed once per build (counts, the leaderboard)."""
+
     stage: Stage
     root: Path
     results: Any

@@ -1,7 +1,8 @@
 """Sub-commands ``bench run``, ``bench score`` and ``bench leaderboard``.
 
-    bench run CONFIG [--jobs N] [--executor local|dask --scheduler ADDR]
+    bench run CONFIG [--jobs N] [--executor local|dask --scheduler ADDR] [--shard K/N]
                      [--run-id ID] [--root DIR] [--force | --retry-failed] [--dry-run]
+    bench merge RUN... --into RUN [--root DIR] [--shards N]
     bench score --pred DIR (--true DIR | --dataset NAME [--split test])
                      [--name METHOD] [--run RUN | --out DIR] [--format markdown|csv|html]
     bench leaderboard [RUN] [--dataset NAME] [--format markdown|csv|html] [--all-columns]
@@ -31,7 +32,12 @@ def _configure_run(p) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--force", action="store_true", help="re-run every cell, ignoring the cache")
     g.add_argument("--retry-failed", action="store_true", help="re-run failed and timed-out cells")
-    p.add_argument("--dry-run", action="store_true", help="list the cells and whether they are cached; run nothing")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N parts of the configuration (balanced by estimated time; "
+                        "the run folder gets the suffix -shardKofN; put them together with `bench merge`)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the cells and whether they are cached, and the estimated wall time of each shard; "
+                        "run nothing")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--no-leaderboard", action="store_true", help="do not print the leaderboard at the end")
 
@@ -39,36 +45,26 @@ def _configure_run(p) -> None:
 def _run(args) -> int:
     from ..leaderboard import format_leaderboard, leaderboard
     from .config import load_config
-    from .run import default_run_id, plan_run, run_config
+    from .run import run_config
+    from .shard import Shard
 
     try:
         config = load_config(args.config)
     except FileNotFoundError as exc:
         print(f"bench run: error: {exc}", file=sys.stderr)
         return 2
-    if args.dry_run:
-        from ..cli import format_table
-        from ..results import read_cell, runs_root
-
-        cells, ctx = plan_run(config)
-        root = Path(args.root) if args.root else runs_root()
-        run_dir = root / (args.run_id or default_run_id(config))
-        rows = []
-        for c in cells:
-            d = run_dir / "cells" / c.cell_id
-            old = read_cell(d) if (d / "cell.json").is_file() else None
-            key = c.record["cache_key"] if c.record else c.spec.cache_key
-            cached = old is not None and old.get("cache_key") == key
-            rows.append({"cell": c.cell_id,
-                         "plan": "skip: " + c.record["reason"][:60] if c.record else "run",
-                         "cached": f"yes ({old['status']})" if cached else "no"})
-        print(f"run folder: {run_dir}\ncode version: {ctx['code_version']}")
-        print(format_table(rows, ["cell", "plan", "cached"]))
-        return 0
+    try:
+        shard = Shard.parse(args.shard) if args.shard is not None else None
+    except ValueError as exc:
+        print(f"bench run: error: {exc}", file=sys.stderr)
+        return 2
     jobs = args.jobs
     if jobs is None:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
         jobs = max(1, min(cores, 4))
+    if args.dry_run:
+        _dry_run(config, args, shard, jobs)
+        return 0
     try:
         report = run_config(
             config,
@@ -80,6 +76,7 @@ def _run(args) -> int:
             force=args.force,
             retry_failed=args.retry_failed,
             progress=not args.no_progress,
+            shard=shard,
         )
     except KeyboardInterrupt as exc:
         reason = f" ({exc})" if str(exc) else ""
@@ -92,6 +89,73 @@ def _run(args) -> int:
     print(f"results: {report.run_dir}")
     if not args.no_leaderboard:
         print(format_leaderboard(leaderboard(report.run_dir)))
+    return 0
+
+
+def _dry_run(config, args, shard, jobs: int) -> None:
+    """What ``bench run --dry-run`` prints: the cells (of the shard) and the estimate per shard."""
+    from ..cli import format_table
+    from ..results import read_cell, runs_root
+    from .run import default_run_id, plan_estimates, plan_run, plan_tutorials
+    from .shard import PRIOR_SECONDS, TUTORIAL_PREFIX, partition, shard_summary
+
+    cells, ctx = plan_run(config)
+    tutorials = plan_tutorials(config, ctx)
+    estimates = plan_estimates(cells, tutorials, ctx)
+    count = shard.count if shard is not None else 1
+    assignment = partition(estimates, count)
+    if shard is not None:
+        cells = [c for c in cells if assignment[c.cell_id] == shard.index]
+    root = Path(args.root) if args.root else runs_root()
+    run_dir = root / (args.run_id or default_run_id(config) + (shard.suffix if shard is not None else ""))
+    rows = []
+    for c in cells:
+        d = run_dir / "cells" / c.cell_id
+        old = read_cell(d) if (d / "cell.json").is_file() else None
+        key = c.record["cache_key"] if c.record else c.spec.cache_key
+        cached = old is not None and old.get("cache_key") == key
+        rows.append({"cell": c.cell_id,
+                     "plan": "skip: " + c.record["reason"][:60] if c.record else "run",
+                     "cached": f"yes ({old['status']})" if cached else "no",
+                     "estimate": f"{estimates[c.cell_id]:.0f} s"})
+    print(f"run folder: {run_dir}\ncode version: {ctx['code_version']}")
+    print(format_table(rows, ["cell", "plan", "cached", "estimate"]))
+    if shard is not None:
+        mine = [t.cell_id for t in tutorials if assignment[TUTORIAL_PREFIX + t.cell_id] == shard.index]
+        print(f"tutorials of this shard: {', '.join(mine) or 'none'}")
+
+    def hours(s: float) -> str:
+        return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
+
+    summary = shard_summary(estimates, assignment, count, jobs)
+    print(f"\nestimated wall time per shard ({jobs} cells at a time; priors per cell: "
+          + ", ".join(f"{k} {v:g} s" for k, v in PRIOR_SECONDS.items())
+          + "; a cell its method declines: 0 s)")
+    print(format_table([{"shard": r["shard"] + (" (this one)" if shard is not None and r["shard"] == str(shard) else ""),
+                         "cells + tutorials": r["items"], "cell time": hours(r["cell_s"]),
+                         "estimated wall": hours(r["wall_s"])} for r in summary],
+                       ["shard", "cells + tutorials", "cell time", "estimated wall"]))
+
+
+# ---------------------------------------------------------------------- merge
+def _configure_merge(p) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="shard run folders or ids (from `bench run CONFIG --shard K/N`); one that does not "
+                        "exist is recorded as a missing shard")
+    p.add_argument("--into", required=True, metavar="RUN", help="the merged run: a new folder, or a run id")
+    p.add_argument("--root", default=None, help="folder of runs (default: benchmark/runs or $BENCH_RUNS)")
+    p.add_argument("--shards", type=int, default=None, metavar="N",
+                   help="the number of shards expected (checked against the shards' own)")
+
+
+def _merge(args) -> int:
+    from .merge import merge_runs
+
+    report = merge_runs(args.runs, args.into, root=args.root, shard_count=args.shards)
+    print(f"merged shards {report.merged} of {report.shard_count} into {report.run_dir} ({report.cells} cells)")
+    if report.missing or report.missing_cells:
+        print(f"bench merge: missing shards {report.missing or 'none'}; {len(report.missing_cells)} cells "
+              "recorded as missing", file=sys.stderr)
     return 0
 
 
@@ -169,5 +233,6 @@ def _leaderboard(args) -> int:
 
 
 add_command("run", "run a benchmark configuration (papermill over methods x datasets)", _configure_run, _run)
+add_command("merge", "merge the shard runs of one configuration into one run", _configure_merge, _merge)
 add_command("score", "score a folder of predicted label images", _configure_score, _score)
 add_command("leaderboard", "print the leaderboard of a run", _configure_leaderboard, _leaderboard)

@@ -39,7 +39,8 @@ def _package_dir() -> Path:
 #: the runner's driver): editing them never invalidates cached cells. An entry ending
 #: in ``/`` is a whole sub-package.
 NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
-                 "runner/provenance.py", "runner/external.py", "runner/notebooks.py")
+                 "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
+                 "runner/merge.py")
 
 
 def _source_digests() -> dict[str, str]:

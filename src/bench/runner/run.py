@@ -44,9 +44,10 @@ from ..results import STATUSES, read_cell, runs_root, write_json
 from .config import RunConfig
 from .execute import CellSpec, execute_cell, execute_cell_packed
 from .provenance import code_version, git_state, hardware, now, package_versions
+from .shard import TUTORIAL_PREFIX, Shard, estimate_seconds, partition
 
-__all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "run_config", "cell_id", "default_run_id",
-           "EXECUTORS"]
+__all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "plan_estimates", "estimate_shards",
+           "run_config", "cell_id", "default_run_id", "EXECUTORS"]
 
 logger = logging.getLogger(__name__)
 
@@ -229,28 +230,65 @@ def _declared_parameters(nb) -> set[str]:
     return names
 
 
-#: prior guesses of a cell's seconds, by what its method needs (deep-learning frameworks or not)
-_PRIOR_SECONDS = {"deep": 300.0, "classical": 30.0, "tutorial": 20.0}
-
-
 def _expected_seconds(spec: CellSpec, folder) -> float:
     """A cell's expected wall time: its last recorded run in this folder, else a prior by kind.
 
-    Only orders the work (longest first); nothing depends on it being right.
+    Only orders the work within a run (longest first); nothing depends on it being right.
+    (Shards are balanced on the priors alone, :func:`plan_estimates`, which are the same
+    on every machine.)
     """
-    from ..methods import get_method
-
     if spec.kind == "tutorial":
-        return _PRIOR_SECONDS["tutorial"]
+        return estimate_seconds(None, kind="tutorial")
     old = folder.existing(spec.cell_id)
     if old and old.get("status") in ("ok", "timeout") and old.get("wall_s"):
         return float(old["wall_s"])
     try:
-        requires = type(get_method(spec.method_id)).requires
+        return estimate_seconds(spec.method_id)
     except Exception:  # an unknown method fails later, with its own message
         return 0.0
-    deep = any(m in ("torch", "tensorflow", "stardist", "cellpose") for m in requires)
-    return _PRIOR_SECONDS["deep" if deep else "classical"]
+
+
+def plan_estimates(cells: list[PlannedCell], tutorials: list[CellSpec], context: dict) -> dict[str, float]:
+    """Prior seconds of every item of a plan (cell ids; tutorials as ``tutorial:<name>``).
+
+    The same on every machine: a cell skipped only because its dataset is unavailable
+    here keeps the estimate of its method; one its method declines counts 0 s.
+    """
+    out = {}
+    for c in cells:
+        if c.spec is not None:
+            out[c.cell_id] = estimate_seconds(c.spec.method_id)
+        else:
+            absent = str(context["data"].get(c.record["dataset"], "")).startswith("unavailable")
+            out[c.cell_id] = estimate_seconds(c.record["method_id"], declined=not absent)
+    for t in tutorials:
+        out[TUTORIAL_PREFIX + t.cell_id] = estimate_seconds(None, kind="tutorial")
+    return out
+
+
+def estimate_shards(config: RunConfig, count: int = 1, *, jobs: int = 1) -> tuple[list[dict], dict[str, int]]:
+    """The estimated load of each of `count` shards of `config`, run `jobs` cells at a time.
+
+    Returns
+    -------
+    rows : list of dict
+        Per shard: ``shard`` ("K/N"), ``items`` (cells and tutorials), ``cell_s`` (their
+        summed prior seconds) and ``wall_s`` (the estimated wall time with `jobs` workers).
+    assignment : dict
+        Item key -> shard number (what ``bench run --shard K/N`` runs).
+    """
+    from .shard import shard_summary
+
+    cells, context = plan_run(config)
+    tutorials = plan_tutorials(config, context)
+    estimates = plan_estimates(cells, tutorials, context)
+    assignment = partition(estimates, count)
+    return shard_summary(estimates, assignment, count, jobs), assignment
+
+
+def _describe(c: PlannedCell) -> dict:
+    src = c.spec.base_record() if c.spec is not None else c.record
+    return {k: src.get(k) for k in ("method_id", "method", "dataset", "seed", "split", "profile", "limit")}
 
 
 def plan_tutorials(config: RunConfig, context: dict, *, threads: int | None = None) -> list[CellSpec]:
@@ -469,6 +507,7 @@ def run_config(
     retry_failed: bool = False,
     progress: bool = True,
     on_cell: Callable[[dict], None] | None = None,
+    shard: Shard | None = None,
 ) -> RunReport:
     """Run every cell of `config` that is not already done, and update the manifest.
 
@@ -496,6 +535,10 @@ def run_config(
         Show a tqdm bar over cells.
     on_cell : callable, optional
         Called with each new cell record (after it is written).
+    shard : Shard, optional
+        Run only this part of the configuration (:mod:`bench.runner.shard`); the run
+        folder is then ``<default run id>-shard<K>of<N>`` and its manifest records the
+        whole partition (``shard``), which ``bench merge`` checks.
 
     Returns
     -------
@@ -509,9 +552,11 @@ def run_config(
         raise ValueError("`scheduler` (a Dask scheduler address) is required with executor='dask'")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"`jobs` must be an int >= 1, got {jobs!r}")
+    if shard is not None and not isinstance(shard, Shard):
+        raise TypeError(f"`shard` must be a bench.runner.shard.Shard, got {type(shard).__name__}")
     t_start = time.perf_counter()
     root = runs_root() if root is None else Path(root)
-    run_id = run_id or default_run_id(config)
+    run_id = run_id or default_run_id(config) + (shard.suffix if shard is not None else "")
     if not re.fullmatch(r"[A-Za-z0-9._+=-]+", run_id):
         raise ValueError(f"`run_id` may only hold letters, digits and ._+=-, got {run_id!r}")
     run_dir = root / run_id
@@ -522,6 +567,15 @@ def run_config(
         threads = max(1, cores // jobs) if executor == "local" else None
         cells, context = plan_run(config, threads=threads)
         tutorials = plan_tutorials(config, context, threads=threads)
+        shard_info = None
+        if shard is not None:
+            assignment = partition(plan_estimates(cells, tutorials, context), shard.count)
+            plan = {c.cell_id: {"shard": assignment[c.cell_id], **_describe(c)} for c in cells}
+            plan.update({TUTORIAL_PREFIX + t.cell_id: {"shard": assignment[TUTORIAL_PREFIX + t.cell_id]}
+                         for t in tutorials})
+            shard_info = {"index": shard.index, "count": shard.count, "plan": plan}
+            cells = [c for c in cells if assignment[c.cell_id] == shard.index]
+            tutorials = [t for t in tutorials if assignment[TUTORIAL_PREFIX + t.cell_id] == shard.index]
         manifest_path = run_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
         invocation = {"started": now(), "finished": None, "executor": executor, "jobs": jobs,
@@ -539,6 +593,10 @@ def run_config(
             created=manifest.get("created", now()),
             updated=now(),
         )
+        if shard_info is not None:
+            manifest["shard"] = shard_info
+        else:
+            manifest.pop("shard", None)
         manifest.setdefault("invocations", []).append(invocation)
         planned = {c.cell_id for c in cells}
         external = {k for k, v in manifest.get("cells", {}).items()

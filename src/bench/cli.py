@@ -3,7 +3,7 @@
     bench datasets [--stats]          list datasets (tasks, size, channels, source, availability)
     bench methods                     list methods (dependencies and weights present here?)
     bench splits [--write NAME|--all] show or (re)write split files
-    bench data fetch cellular         download CELLULAR from Zenodo (resumable)
+    bench data fetch NAME|all         download, verify and unpack upstream data (resumable)
 
 Further sub-commands (run, score, leaderboard, book) are added by the modules
 that implement them through :func:`add_command`.
@@ -123,13 +123,17 @@ def _splits(args) -> int:
 # ---------------------------------------------------------------------- data
 def _data(args) -> int:
     if args.action == "fetch":
-        if args.dataset != "cellular":
-            print(f"bench data fetch: only 'cellular' is downloadable, got {args.dataset!r}", file=sys.stderr)
-            return 2
-        from .data.cellular import fetch_cellular
+        from .data.upstream import fetch
 
-        root = fetch_cellular(args.dest)
-        print(f"CELLULAR is in {root}")
+        progress = False if args.no_progress else None
+        for root in fetch(args.dataset, root=args.dest, base_url=args.base_url, progress=progress):
+            print(f"downloaded and verified: {root}")
+        return 0
+    if args.action == "manifest":
+        from .data.maintain import write_manifests
+
+        for path in write_manifests(args.dataset):
+            print(f"wrote {path}")
         return 0
     return 2
 
@@ -151,10 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--all", action="store_true", help="(re)write every registered dataset's split")
     s.set_defaults(func=_splits)
 
-    da = sub.add_parser("data", help="download data")
-    da.add_argument("action", choices=["fetch"])
-    da.add_argument("dataset")
-    da.add_argument("--dest", default=None, help="target folder (default: $BENCH_CACHE/cellular)")
+    da = sub.add_parser(
+        "data",
+        help="download data (fetch NAME|all) or rewrite its digests (manifest NAME, maintainers)",
+    )
+    da.add_argument("action", choices=["fetch", "manifest"])
+    da.add_argument(
+        "dataset",
+        help="nih3t3, nih3t3-full, gowt1, gowt1-full, cellular, cellular-boxes, or all",
+    )
+    da.add_argument("--dest", default=None, help="target folder (default: $BENCH_CACHE/<dataset>)")
+    da.add_argument(
+        "--base-url", default=None,
+        help="fetch every file from this server instead of upstream (default: $BENCH_DATA_URL)",
+    )
+    da.add_argument("--no-progress", action="store_true", help="no progress bars")
     da.set_defaults(func=_data)
 
     _load_extra_commands()

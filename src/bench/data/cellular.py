@@ -19,7 +19,6 @@ not guess what an unrecognised class means).
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from functools import cached_property
@@ -38,23 +37,21 @@ from .files import (
 )
 from .io import DataError, read_image, read_mask
 from .sample import DatasetInfo, Sample
+from .upstream import CELLULAR_ARCHIVES, ZENODO_RECORD
 
 __all__ = [
     "Cellular",
     "CLASS_NAMES",
     "class_from_folder",
     "fetch_cellular",
-    "ResumableDownloader",
     "ZENODO_RECORD",
     "ARCHIVES",
 ]
 
 logger = logging.getLogger(__name__)
 
-ZENODO_RECORD = "8315423"
-ZENODO_API = "https://zenodo.org/api/records/{record}"
 #: archives needed for segmentation (images-color.zip is optional, for display)
-ARCHIVES = ("images.zip", "masks.zip", "bounding-boxes.zip", "metadata.zip")
+ARCHIVES = CELLULAR_ARCHIVES
 CLASS_NAMES = ("basal", "activated", "unknown")
 _CLASS_ALIASES = {
     "basal": 0, "fed": 0,
@@ -230,100 +227,16 @@ class Cellular(Dataset):
         return h.hexdigest()[:16]
 
 
-class ResumableDownloader:
-    """A pooch downloader that resumes an interrupted download.
-
-    Bytes go to ``<output>.part`` beside the final file; a rerun asks the
-    server for the rest with an HTTP ``Range`` header and appends. pooch
-    checks the hash of the completed file before moving it in place.
-    """
-
-    def __init__(self, *, progressbar: bool = True, chunk_size: int = 1 << 20, timeout: float = 60):
-        self.progressbar = progressbar
-        self.chunk_size = chunk_size
-        self.timeout = timeout
-
-    def __call__(self, url, output_file, pooch_obj=None, check_only=False):
-        import requests
-
-        if check_only:
-            r = requests.head(url, allow_redirects=True, timeout=self.timeout)
-            return r.status_code == 200
-        out = Path(output_file)
-        # pooch passes a temporary name; keep the partial file under a stable name
-        part = out.parent / _stable_part_name(url)
-        done = part.stat().st_size if part.exists() else 0
-        headers = {"Range": f"bytes={done}-"} if done else {}
-        with requests.get(url, stream=True, headers=headers, timeout=self.timeout) as r:
-            if r.status_code == 416:  # already complete
-                pass
-            elif done and r.status_code == 200:  # server ignores Range: start over
-                done = 0
-                part.unlink()
-            elif r.status_code not in (200, 206):
-                raise DataError(f"{url}: HTTP {r.status_code} while downloading")
-            total = int(r.headers.get("Content-Length", 0)) + done if r.status_code != 416 else done
-            from tqdm.auto import tqdm
-
-            with open(part, "ab") as f, tqdm(
-                total=total or None, initial=done, unit="B", unit_scale=True,
-                desc=Path(url.split("?")[0]).name, disable=not self.progressbar,
-            ) as bar:
-                if r.status_code != 416:
-                    for chunk in r.iter_content(self.chunk_size):
-                        f.write(chunk)
-                        bar.update(len(chunk))
-        part.replace(out)
-
-
-def _stable_part_name(url: str) -> str:
-    import hashlib
-
-    return "download-" + hashlib.sha256(url.encode()).hexdigest()[:16] + ".part"
-
-
-def zenodo_files(record: str = ZENODO_RECORD, *, api: str = ZENODO_API, timeout: float = 30) -> dict:
-    """File names, sizes, checksums and URLs of a Zenodo record, from its API.
-
-    The checksums come from Zenodo (``md5:...``), not from us.
-    """
-    import requests
-
-    url = api.format(record=record)
-    try:
-        r = requests.get(url, timeout=timeout)
-        r.raise_for_status()
-    except requests.RequestException as exc:
-        raise DataError(
-            f"cannot reach {url} ({type(exc).__name__}). Are you offline? CELLULAR must "
-            f"be downloaded from https://zenodo.org/records/{record}; you can also extract "
-            f"its archives yourself into {default_root()} (or set $BENCH_CACHE)"
-        ) from exc
-    files = {}
-    for f in r.json().get("files", []):
-        files[f["key"]] = {
-            "size": f.get("size"),
-            "checksum": f.get("checksum"),
-            "url": f.get("links", {}).get("self"),
-        }
-    if not files:
-        raise DataError(f"{url}: the record lists no files")
-    return files
-
-
 def fetch_cellular(
     root: str | Path | None = None,
     *,
-    archives: tuple[str, ...] = ARCHIVES,
-    api: str = ZENODO_API,
-    progressbar: bool = True,
+    base_url: str | None = None,
+    progress: bool | None = None,
 ) -> Path:
-    """Download and extract CELLULAR from Zenodo (resumable, checksum-verified).
+    """Download and unpack CELLULAR from Zenodo (resumable, md5-verified).
 
-    Checksums are read from the Zenodo record's API and recorded in
-    ``<root>/zenodo_files.json``; each archive is verified by pooch before it
-    is extracted into ``<root>``. Rerunning skips verified archives and resumes
-    partial ones.
+    The md5 checksums come from the Zenodo record's API (recorded in
+    ``<root>/zenodo_files.json``); see :func:`bench.data.upstream.fetch`.
 
     Returns
     -------
@@ -331,52 +244,6 @@ def fetch_cellular(
         The folder to pass to :class:`Cellular` (the default one is found
         automatically).
     """
-    import pooch
+    from .upstream import fetch
 
-    root = Path(root) if root is not None else default_root()
-    root.mkdir(parents=True, exist_ok=True)
-    files = zenodo_files(api=api)
-    (root / "zenodo_files.json").write_text(json.dumps(files, indent=2, sort_keys=True))
-    missing = [a for a in archives if a not in files]
-    if missing:
-        raise DataError(f"Zenodo record {ZENODO_RECORD} has no file(s) {missing}; it lists {sorted(files)}")
-    downloads = root / "downloads"
-    for name in archives:
-        meta = files[name]
-        archive = pooch.retrieve(
-            meta["url"],
-            known_hash=meta["checksum"],
-            fname=name,
-            path=downloads,
-            downloader=ResumableDownloader(progressbar=progressbar),
-            progressbar=False,
-        )
-        _extract_once(Path(archive), root / Path(name).stem, stamp=meta["checksum"])
-    return root
-
-
-def _extract_once(archive: Path, dest: Path, *, stamp: str) -> None:
-    """Unzip ``archive`` into ``dest`` unless this exact archive was extracted there."""
-    import shutil
-    import zipfile
-
-    marker = dest.parent / f".{archive.name}.extracted"
-    if marker.is_file() and marker.read_text() == stamp and dest.is_dir():
-        return
-    if dest.exists():
-        shutil.rmtree(dest)
-    tmp = dest.with_name(dest.name + ".extracting")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    try:
-        with zipfile.ZipFile(archive) as z:
-            z.extractall(tmp)
-    except zipfile.BadZipFile as exc:
-        raise DataError(f"{archive}: not a valid zip archive ({exc})") from exc
-    inner = tmp / dest.name  # archives may wrap their content in a folder of the same name
-    entries = list(tmp.iterdir())
-    src = inner if entries == [inner] and inner.is_dir() else tmp
-    src.rename(dest)
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    marker.write_text(stamp)
+    return fetch("cellular", root=root, base_url=base_url, progress=progress)[0]

@@ -11,16 +11,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import shared_data_dir
+from ..paths import cache_dir, shared_data_dir
 from .base import Dataset
 from .io import IMAGE_SUFFIXES, DataError, read_image, read_mask
+from .manifest import load_manifest
 from .sample import DatasetInfo, Sample
 
 __all__ = [
     "FileDataset",
     "FolderDataset",
-    "NIH3T3",
-    "GOWT1",
+    "SourcedDataset",
     "CellularBoxes",
     "hash_split",
     "parse_cellular_name",
@@ -106,6 +106,8 @@ class FileDataset(Dataset):
                 f"{img_path.name} shape {image.shape[:2]}"
             )
         channels = self.info.channels
+        if len(channels) == 1 and image.shape[2] == 3 and np.all(image == image[..., :1]):
+            image = image[..., :1]  # a grey image stored as RGB (the NIH3T3 upstream PNGs)
         if image.shape[2] != len(channels):
             raise DataError(
                 f"{img_path}: expected {len(channels)} channel(s) {channels}, "
@@ -214,98 +216,109 @@ class FolderDataset(FileDataset):
         return hash_split(self.sample_ids()), "hash split of file stems (60/15/25 %)"
 
 
-class NIH3T3(FileDataset):
-    """NIH3T3 nuclei (Coelho et al. 2009), local mirror."""
+class SourcedDataset(FileDataset):
+    """A real dataset: the local mirror when present, else its upstream files.
 
-    def __init__(self):
-        self.root = shared_data_dir() / "nih3t3"
-        self.info = DatasetInfo(
-            name="nih3t3",
-            tasks=("instance",),
-            channels=("hoechst",),
-            source="mirror",
-            target="nuclei",
-            description=(
-                "18 NIH3T3 fibroblast fields stained with Hoechst (1024x1344, 8-bit), "
-                "hand-segmented. Masks are binary: instances are their 8-connected "
-                "components, so the few touching nuclei the annotators merged stay "
-                "merged, and some dim nuclei are unlabelled."
-            ),
-            citation=(
-                "Coelho L.P., Shariff A., Murphy R.F., ISBI 2009, "
-                "doi:10.1109/ISBI.2009.5193098"
-            ),
-            license="Research use with citation",
-            url="https://murphylab.web.cmu.edu/data/2009_ISBI_Nuclei.html",
+    The mirror (``<shared data>/<mirror_name>``) is looked at first. Without
+    it the dataset reads the upstream archive as ``bench data fetch
+    <fetch_name>`` unpacked it under ``$BENCH_CACHE/<cache_name>``. Every file
+    read is checked against the digests committed in
+    ``benchmark/splits/<name>.sha256.json`` for its source (see
+    :mod:`bench.data.manifest`).
+
+    Parameters
+    ----------
+    root : path, optional
+        Read the upstream layout from this folder instead (the mirror is then
+        not looked at).
+    """
+
+    dataset_name: str = ""
+    mirror_name: str | None = None
+    cache_name: str = ""
+    fetch_name: str = ""
+    fetch_size: str = ""
+    truth_role: str = "mask"
+    #: read only the samples the committed manifest lists for the upstream source
+    #: (a mirrored subset of a larger upstream archive)
+    upstream_subset: bool = False
+
+    def __init__(self, root: str | Path | None = None):
+        self.mirror_root = shared_data_dir() / self.mirror_name if self.mirror_name else None
+        self.upstream_root = Path(root) if root is not None else cache_dir() / self.cache_name
+        use_mirror = root is None and self.mirror_root is not None and self.mirror_root.is_dir()
+        self.source = "mirror" if use_mirror else "upstream"
+        self.root = self.mirror_root if use_mirror else self.upstream_root
+        self.manifest = load_manifest(self.dataset_name)
+        self.info = self._info()
+
+    # subclasses ------------------------------------------------------------
+    def _info(self) -> DatasetInfo:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _mirror_pairs(self) -> dict[str, tuple[Path, Path]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _upstream_pairs(self) -> dict[str, tuple[Path, Path]]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _upstream_marker(self) -> Path:  # pragma: no cover - abstract
+        """A folder that exists once the upstream archive is unpacked."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------
+    def unavailable_reason(self) -> str | None:
+        if self.source == "mirror":
+            return None
+        if self._upstream_marker().is_dir():
+            return None
+        mirror = f"no mirror at {self.mirror_root} and " if self.mirror_root is not None else ""
+        size = f", {self.fetch_size}" if self.fetch_size else ""
+        return (
+            f"not downloaded: {mirror}{self._upstream_marker()} does not exist; run "
+            f"`bench data fetch {self.fetch_name}` (needs internet{size})"
         )
 
     def _pairs(self):
-        pairs = {}
-        for img in sorted((self.root / "images").glob("dna-*.png")):
-            n = img.stem.split("-", 1)[1]
-            pairs[f"dna-{n}"] = (img, self.root / "masks" / f"{n}.png")
-        for sid, (img, mask) in pairs.items():
-            if not mask.is_file():
-                raise DataError(f"{img}: no mask (expected {mask})")
+        if self.source == "mirror":
+            return self._mirror_pairs()
+        pairs = self._upstream_pairs()
+        if self.upstream_subset:
+            if self.manifest is None:
+                raise DataError(f"dataset {self.name!r}: no committed manifest names its samples")
+            wanted = set(self.manifest.ids("upstream"))
+            pairs = {k: v for k, v in pairs.items() if k in wanted}
         return pairs
 
-    def split_rule(self):
-        return hash_split(self.sample_ids(), salt="nih3t3"), (
-            "independent fields, ranked by a salted SHA-256 of the file name: "
-            "25 % test, 15 % validation, rest train"
-        )
+    def _verify(self, sample_id: str, paths: dict[str, Path]) -> None:
+        if self.manifest is not None:
+            for role, path in paths.items():
+                self.manifest.verify(self.source, sample_id, role, path)
 
+    def load(self, sample_id: str) -> Sample:
+        img, truth = self._path_pair(sample_id)
+        self._verify(sample_id, {"image": img, self.truth_role: truth})
+        return super().load(sample_id)
 
-class GOWT1(FileDataset):
-    """Cell Tracking Challenge Fluo-N2DH-GOWT1, 6 annotated frames, local mirror."""
+    def verify_all(self) -> int:
+        """Check every file the committed manifest lists for this source.
 
-    def __init__(self):
-        self.root = shared_data_dir() / "gowt1"
-        self.info = DatasetInfo(
-            name="gowt1",
-            tasks=("instance",),
-            channels=("gfp",),
-            source="mirror",
-            target="nuclei",
-            pixel_size_um=0.24,
-            description=(
-                "Six annotated frames of the Cell Tracking Challenge dataset "
-                "Fluo-N2DH-GOWT1 (GFP-Oct4 mouse embryonic stem cells, confocal, "
-                "1024x1024); instance masks from the challenge's gold truth."
-            ),
-            citation=(
-                "Ulman V. et al., Nat Methods 14 (2017) doi:10.1038/nmeth.4473; "
-                "Maska M. et al., Nat Methods 20 (2023) doi:10.1038/s41592-023-01879-y"
-            ),
-            license="Research and education use with citation",
-            url="https://celltrackingchallenge.net/2d-datasets/",
-        )
-
-    def _pairs(self):
-        pairs = {}
-        for img in sorted((self.root / "images").glob("t*.tif")):
-            n = img.stem[1:]
-            mask = self.root / "masks" / f"man_seg{n}.tif"
-            if not mask.is_file():
-                raise DataError(f"{img}: no mask (expected {mask})")
-            pairs[img.stem] = (img, mask)
-        return pairs
-
-    def split_rule(self):
-        ids = sorted(self.sample_ids(), key=lambda s: int(s[1:]))
-        n = len(ids)
-        n_test = int(0.25 * n + 0.5)
-        n_val = max(1, int(0.15 * n + 0.5))
-        n_train = n - n_val - n_test
-        split = {
-            "train": ids[:n_train],
-            "val": ids[n_train : n_train + n_val],
-            "test": ids[n_train + n_val :],
-        }
-        return split, (
-            "frames of one time-lapse, split in time so neighbouring frames never "
-            "straddle train and test: earliest frames train, then validation, latest test"
-        )
+        Returns the number of samples checked; raises :class:`DataError` on a
+        missing or changed file.
+        """
+        if self.manifest is None:
+            return 0
+        ids = self.manifest.ids(self.source)
+        missing = [i for i in ids if i not in self.pairs]
+        if missing:
+            raise DataError(
+                f"dataset {self.name!r} ({self.source}, {self.root}): {len(missing)} sample(s) named "
+                f"in {self.manifest.path} are missing: {missing[:5]}"
+            )
+        for i in ids:
+            img, truth = self.pairs[i]
+            self._verify(i, {"image": img, self.truth_role: truth})
+        return len(ids)
 
 
 _CELLULAR_RE = re.compile(
@@ -377,16 +390,31 @@ def read_yolo_boxes(path: Path) -> np.ndarray:
     return np.asarray(rows, dtype=np.float64).reshape(-1, 5)
 
 
-class CellularBoxes(FileDataset):
-    """The 53 annotated CELLULAR fields as mirrored: colour JPEG + YOLO cell boxes."""
+class CellularBoxes(SourcedDataset):
+    """The 53 annotated CELLULAR fields: colour JPEG + YOLO cell boxes.
 
-    def __init__(self):
-        self.root = shared_data_dir() / "cellular-annotated-color"
-        self.info = DatasetInfo(
+    Mirror layout: ``images/<stem>.jpg`` + ``labels/<stem>.txt``. Upstream
+    (Zenodo record 8315423, ``images-color.zip`` + ``bounding-boxes.zip``,
+    unpacked side by side by ``bench data fetch cellular-boxes``):
+    ``images-color/**/<stem>.jpg`` + ``bounding-boxes/**/<stem>.txt``; only the
+    fields the committed manifest names are read, and box classes are collapsed
+    to one class ``cell`` as in the mirror.
+    """
+
+    dataset_name = "cellular-boxes"
+    mirror_name = "cellular-annotated-color"
+    cache_name = "cellular-boxes"
+    fetch_name = "cellular-boxes"
+    fetch_size = "images-color.zip + bounding-boxes.zip from Zenodo"
+    truth_role = "boxes"
+    upstream_subset = True
+
+    def _info(self):
+        return DatasetInfo(
             name="cellular-boxes",
             tasks=("detection",),
             channels=("red", "green", "blue"),
-            source="mirror",
+            source="mirror" if self.source == "mirror" else "download",
             target="cells",
             description=(
                 "The 53 annotated 2048x2048 fields of CELLULAR (Drosophila S2 cells, "
@@ -406,7 +434,10 @@ class CellularBoxes(FileDataset):
             url="https://zenodo.org/records/8315423",
         )
 
-    def _pairs(self):
+    def _upstream_marker(self):
+        return self.upstream_root / "bounding-boxes"
+
+    def _mirror_pairs(self):
         pairs = {}
         for img in sorted((self.root / "images").glob("*.jpg")):
             parse_cellular_name(img.stem)
@@ -416,19 +447,32 @@ class CellularBoxes(FileDataset):
             pairs[img.stem] = (img, box)
         return pairs
 
+    def _upstream_pairs(self):
+        boxes = {p.stem: p for p in sorted((self.root / "bounding-boxes").rglob("*.txt"))
+                 if _CELLULAR_RE.match(p.stem)}
+        images = {p.stem: p for p in sorted((self.root / "images-color").rglob("*"))
+                  if p.suffix.lower() in (".jpg", ".jpeg") and p.stem in boxes}
+        missing = sorted(set(boxes) - set(images))
+        if missing and not self.upstream_subset:
+            raise DataError(f"{self.root / 'images-color'}: no colour image for {missing[:5]}")
+        return {s: (images[s], boxes[s]) for s in images}
+
     def _meta(self, sample_id, image_path):
         return {"source": str(image_path), "pixel_size_um": None, **parse_cellular_name(sample_id)}
 
     def load(self, sample_id: str) -> Sample:
         img_path, box_path = self._path_pair(sample_id)
+        self._verify(sample_id, {"image": img_path, "boxes": box_path})
         image = read_image(img_path)
         if image.shape[2] != 3:
             raise DataError(f"{img_path}: expected an RGB image, got shape {image.shape}")
+        boxes = read_yolo_boxes(box_path)
+        boxes[:, 0] = 0  # one class, 'cell' (the mirror stores it so; upstream has classes)
         return Sample(
             name=sample_id,
             image=image,
             channels=self.info.channels,
-            boxes=read_yolo_boxes(box_path),
+            boxes=boxes,
             meta=self._meta(sample_id, img_path),
         )
 

@@ -35,8 +35,8 @@ def test_splits_table(capsys):
 
 
 def test_unknown_dataset_fetch(capsys):
-    assert main(["data", "fetch", "nih3t3"]) == 2
-    assert "only 'cellular' is downloadable" in capsys.readouterr().err
+    assert main(["data", "fetch", "nosuch"]) == 2
+    assert "must be one of nih3t3, nih3t3-full, gowt1" in capsys.readouterr().err
 
 
 def test_console_script_is_installed():

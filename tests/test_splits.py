@@ -10,7 +10,19 @@ from bench.methods import Method
 from bench.splits import SPLITS, get_split, read_split_file, split_hash, split_path, write_split
 
 
-@pytest.mark.parametrize("name", [n for n in dataset_names()])
+#: datasets whose split can only be written once the upstream archive has been seen:
+#: nobody could list gowt1-full's annotated frames without downloading the CTC archive
+PENDING_SPLIT = {"gowt1-full"}
+
+
+def test_a_pending_split_says_how_to_write_it():
+    for name in PENDING_SPLIT:
+        assert not split_path(name).is_file(), f"{name} has a split now: drop it from PENDING_SPLIT"
+        with pytest.raises(DataError, match=rf"`bench splits --write {name}`"):
+            get_split(name)
+
+
+@pytest.mark.parametrize("name", [n for n in dataset_names() if n not in PENDING_SPLIT])
 def test_every_dataset_has_a_valid_committed_split(name):
     path = split_path(name)
     assert path.is_file(), f"{path} is missing"
@@ -21,7 +33,7 @@ def test_every_dataset_has_a_valid_committed_split(name):
     assert all(len(sp.ids(k)) >= 1 for k in SPLITS)
 
 
-@pytest.mark.parametrize("name", [n for n in dataset_names() if n != "cellular"])
+@pytest.mark.parametrize("name", [n for n in dataset_names() if n != "cellular" and n not in PENDING_SPLIT])
 def test_committed_split_equals_the_rule(name):
     ds = get_dataset(name)
     if not ds.available:

@@ -3,12 +3,9 @@ layout and file-name scheme, and its resumable, checksum-verified download
 against a local HTTP server (no internet)."""
 
 import hashlib
-import http.server
 import io
 import json
-import threading
 import zipfile
-from functools import partial
 
 import numpy as np
 import pytest
@@ -16,7 +13,7 @@ import tifffile
 from PIL import Image
 
 from bench.data import DataError, get_dataset
-from bench.data.cellular import Cellular, ResumableDownloader, class_from_folder, fetch_cellular
+from bench.data.cellular import Cellular, class_from_folder, fetch_cellular
 from bench.data.files import cellular_paper_split
 
 FIELDS = [
@@ -120,123 +117,56 @@ def test_not_downloaded_is_a_reason(tmp_path):
 
 
 # ----------------------------------------------------------------- download
-class _RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Serves files with HTTP Range support, and a fake Zenodo record API."""
-
-    api_doc: bytes = b""
-    fail_after: dict = {}
-
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):  # noqa: N802 - http.server API
-        if self.path.startswith("/api/records/"):
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(self.api_doc)))
-            self.end_headers()
-            self.wfile.write(self.api_doc)
-            return
-        path = self.translate_path(self.path.split("?")[0])
-        from pathlib import Path
-
-        data = Path(path).read_bytes()
-        start = 0
-        rng = self.headers.get("Range")
-        if rng:
-            start = int(rng.split("=")[1].split("-")[0])
-            self.send_response(206)
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        else:
-            self.send_response(200)
-        body = data[start:]
-        limit = self.fail_after.pop(self.path, None)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if limit is not None:  # simulate a dropped connection mid-file
-            self.wfile.write(body[:limit])
-            self.wfile.flush()
-            self.connection.close()
-            return
-        self.wfile.write(body)
-
-
 @pytest.fixture
-def zenodo(tmp_path):
-    """A local 'Zenodo' serving the fixture as the four upstream archives."""
+def zenodo(tmp_path, server):
+    """A local 'Zenodo' (see conftest.server) serving the fixture as the four archives."""
     src = write_fixture(tmp_path / "src", FIELDS[:2])
-    served = tmp_path / "served"
-    served.mkdir()
     for name in ("images", "masks", "bounding-boxes"):
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w") as z:
             for p in sorted((src / name).rglob("*")):
                 if p.is_file():
                     z.write(p, p.relative_to(src))  # archive holds the top folder
-        (served / f"{name}.zip").write_bytes(buf.getvalue())
+        (server.root / f"{name}.zip").write_bytes(buf.getvalue())
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
         z.writestr("metadata/readme.txt", "microscope metadata")
-    (served / "metadata.zip").write_bytes(buf.getvalue())
-
-    handler = partial(_RangeHandler, directory=str(served))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    port = server.server_address[1]
+    (server.root / "metadata.zip").write_bytes(buf.getvalue())
     files = []
-    for p in sorted(served.iterdir()):
+    for p in sorted(server.root.iterdir()):
         files.append(
             {
                 "key": p.name,
                 "size": p.stat().st_size,
                 "checksum": "md5:" + hashlib.md5(p.read_bytes()).hexdigest(),
-                "links": {"self": f"http://127.0.0.1:{port}/{p.name}?download=1"},
+                "links": {"self": f"https://zenodo.org/api/records/8315423/files/{p.name}/content"},
             }
         )
-    _RangeHandler.api_doc = json.dumps({"files": files}).encode()
-    t = threading.Thread(target=server.serve_forever, daemon=True)
-    t.start()
-    yield f"http://127.0.0.1:{port}/api/records/{{record}}", served
-    server.shutdown()
-    server.server_close()
+    server.api_doc = json.dumps({"files": files}).encode()
+    return server
 
 
 def test_fetch_downloads_verifies_and_extracts(tmp_path, zenodo):
-    api, _ = zenodo
-    root = fetch_cellular(tmp_path / "dl", api=api, progressbar=False)
+    root = fetch_cellular(tmp_path / "dl", base_url=zenodo.url, progress=False)
     ds = Cellular(root)
     assert ds.sample_ids() == sorted(FIELDS[:2])
     assert ds.load(FIELDS[0]).labels.max() == 3
     recorded = json.loads((root / "zenodo_files.json").read_text())
     assert recorded["masks.zip"]["checksum"].startswith("md5:")
-    # a second fetch re-downloads nothing (pooch finds verified files)
-    before = {p.name: p.stat().st_mtime_ns for p in (root / "downloads").iterdir()}
-    fetch_cellular(root, api=api, progressbar=False)
-    after = {p.name: p.stat().st_mtime_ns for p in (root / "downloads").iterdir()}
-    assert before == after
+    # a second fetch downloads nothing: only the record's API is read again
+    n = len(zenodo.requests)
+    fetch_cellular(root, base_url=zenodo.url, progress=False)
+    assert [p for p, _ in zenodo.requests[n:]] == ["/api/records/8315423"]
 
 
 def test_corrupted_download_fails_the_checksum(tmp_path, zenodo):
-    api, served = zenodo
-    (served / "masks.zip").write_bytes(b"corrupt" + (served / "masks.zip").read_bytes()[7:])
-    with pytest.raises(ValueError, match=r"(?i)hash"):
-        fetch_cellular(tmp_path / "dl", api=api, progressbar=False)
-
-
-def test_resumable_downloader_appends_after_a_dropped_connection(tmp_path, zenodo):
-    api, served = zenodo
-    url = api.split("/api/")[0] + "/images.zip"
-    payload = (served / "images.zip").read_bytes()
-    _RangeHandler.fail_after["/images.zip"] = 1000
-    out = tmp_path / "images.zip"
-    dl = ResumableDownloader(progressbar=False, chunk_size=100)
-    with pytest.raises(Exception):
-        dl(url, out)
-    part = next(tmp_path.glob("*.part"))
-    assert 0 < part.stat().st_size <= 1000 < len(payload) and not out.exists()
-    dl(url, out)  # resumes with a Range request
-    assert out.read_bytes() == payload
+    p = zenodo.root / "masks.zip"
+    p.write_bytes(b"corrupt" + p.read_bytes()[7:])
+    with pytest.raises(DataError, match=r"masks\.zip: checksum mismatch"):
+        fetch_cellular(tmp_path / "dl", base_url=zenodo.url, progress=False)
+    assert not (tmp_path / "dl" / "masks").exists()
 
 
 def test_offline_gives_a_clear_message(tmp_path):
     with pytest.raises(DataError, match=r"cannot reach .*Are you offline\?"):
-        fetch_cellular(tmp_path / "dl", api="http://127.0.0.1:9/api/records/{record}", progressbar=False)
+        fetch_cellular(tmp_path / "dl", base_url="http://127.0.0.1:9", progress=False)

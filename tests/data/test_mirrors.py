@@ -100,6 +100,41 @@ def test_fingerprint_changes_with_ids(shared_data):
 def test_missing_mirror_is_reported_not_raised(monkeypatch, tmp_path):
     monkeypatch.setenv("BENCH_SHARED_DATA", str(tmp_path / "nowhere"))
     ds = get_dataset("nih3t3")
-    assert "does not exist" in ds.unavailable_reason()
+    assert "`bench data fetch nih3t3`" in ds.unavailable_reason()
+    assert str(tmp_path) not in ds.unavailable_reason()  # no machine paths (shown in the book)
     with pytest.raises(DataError, match="dataset 'nih3t3' is not available here"):
         ds.sample_ids()
+
+
+@pytest.mark.parametrize("name, n", [("nih3t3", 18), ("gowt1", 6), ("cellular-boxes", 53)])
+def test_mirror_matches_the_committed_digests(shared_data, name, n):
+    ds = get_dataset(name)
+    assert ds.source == "mirror"
+    assert ds.verify_all() == n
+
+
+def test_committed_digests_cover_every_split_id():
+    from bench.data.manifest import load_manifest
+
+    for name in ("nih3t3", "nih3t3-full", "gowt1", "cellular-boxes"):
+        sp = get_split(name)
+        m = load_manifest(name)
+        ids = sorted({*sp.train, *sp.val, *sp.test})
+        for source, entries in m.sources.items():
+            assert sorted(entries) == ids, (name, source)
+
+
+def test_nih3t3_upstream_images_are_the_mirror_images():
+    # the digests were computed from the authors' repository at the pinned commit: every
+    # mirrored image has the same pixels upstream; masks differ (binary vs label images)
+    from bench.data.manifest import load_manifest
+
+    m = load_manifest("nih3t3").sources
+    assert all(m["mirror"][i]["image"]["content"] == m["upstream"][i]["image"]["content"] for i in m["mirror"])
+
+
+def test_full_variants_keep_the_base_split():
+    base, full = get_split("nih3t3"), get_split("nih3t3-full")
+    for k in ("train", "val", "test"):
+        assert set(base.ids(k)) <= set(full.ids(k))
+    assert sum(full.sizes().values()) == 49

@@ -109,16 +109,21 @@ def progress_enabled(progress: bool | None = None) -> bool:
     return sys.stderr.isatty()
 
 
-def redirect(url: str, base_url: str | None = None) -> str:
-    """``url``, or its file name under ``base_url`` / ``$BENCH_DATA_URL`` when set.
+def redirect(url: str, base_url: str | None = None, *, name: str | None = None) -> str:
+    """``url``, or ``<base>/<name>`` when ``base_url`` / ``$BENCH_DATA_URL`` is set.
+
+    ``name`` defaults to the last component of the URL's path.
 
     >>> redirect("https://zenodo.org/records/1/files/a.zip?download=1", "http://127.0.0.1:8000")
     'http://127.0.0.1:8000/a.zip'
+    >>> redirect("https://zenodo.org/api/records/1/files/a.zip/content", "http://h", name="a.zip")
+    'http://h/a.zip'
     """
     base = base_url if base_url is not None else os.environ.get("BENCH_DATA_URL") or None
     if not base:
         return url
-    name = PurePosixPath(url.split("?", 1)[0].split("#", 1)[0]).name
+    if name is None:
+        name = PurePosixPath(url.split("?", 1)[0].split("#", 1)[0]).name
     return base.rstrip("/") + "/" + name
 
 
@@ -130,7 +135,7 @@ def download(
     size: int | None = None,
     progress: bool | None = None,
     timeout: float = 60.0,
-    chunk_size: int = 1 << 20,
+    chunk_size: int = 1 << 16,
 ) -> Path:
     """Download ``url`` to ``dest``, resumably and verified.
 
@@ -199,6 +204,17 @@ def download(
                     f"{url}: HTTP {r.status_code} {r.reason or ''}".rstrip()
                     + (" (the file is not there: check the address)" if r.status_code == 404 else "")
                 )
+    except requests.ConnectionError as exc:
+        kept = part.stat().st_size if part.is_file() else 0
+        if kept == done:  # nothing arrived: the host was never reached
+            raise DataError(
+                f"cannot reach {url} ({type(exc).__name__}). Are you offline? "
+                + (f"{kept} bytes kept in {part}; rerun to resume" if kept else "Rerun when online")
+            ) from exc
+        raise DataError(
+            f"{url}: download interrupted ({type(exc).__name__}: {exc}); {kept} bytes kept in "
+            f"{part}, rerun to resume"
+        ) from exc
     except requests.RequestException as exc:
         kept = part.stat().st_size if part.is_file() else 0
         raise DataError(
@@ -276,10 +292,10 @@ def _members(archive: Path):
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
             for info in z.infolist():
-                mode = info.external_attr >> 16
-                if stat.S_ISLNK(mode):
+                fmt = stat.S_IFMT(info.external_attr >> 16)  # 0 when the zip records no type
+                if fmt == stat.S_IFLNK:
                     raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is a symbolic link")
-                if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                if fmt and fmt not in (stat.S_IFREG, stat.S_IFDIR):
                     raise UnsafeArchiveError(f"{archive}: member {info.filename!r} is not a file")
                 yield info.filename, info.is_dir(), (lambda i=info: z.open(i))
         return

@@ -272,11 +272,12 @@ class SourcedDataset(FileDataset):
             return None
         if self._upstream_marker().is_dir():
             return None
-        mirror = f"no mirror at {self.mirror_root} and " if self.mirror_root is not None else ""
+        # no absolute paths: this sentence is shown in the published book
+        mirror = f"no local mirror (shared data/{self.mirror_name}), " if self.mirror_name else ""
         size = f", {self.fetch_size}" if self.fetch_size else ""
         return (
-            f"not downloaded: {mirror}{self._upstream_marker()} does not exist; run "
-            f"`bench data fetch {self.fetch_name}` (needs internet{size})"
+            f"not downloaded ({mirror}nothing under {self.cache_name}/ in the download cache); "
+            f"run `bench data fetch {self.fetch_name}` (needs internet{size})"
         )
 
     def _pairs(self):

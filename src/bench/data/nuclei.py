@@ -123,6 +123,7 @@ class NIH3T3Full(NIH3T3):
     """Every annotated NIH3T3 field of the upstream archive (49), with the authors' labels."""
 
     dataset_name = "nih3t3-full"
+    fetch_name = "nih3t3-full"
     mirror_name = None
     upstream_subset = False
 
@@ -255,6 +256,7 @@ class GOWT1Full(GOWT1):
     """Every GOWT1 frame with SEG gold truth, both training sequences (ids ``<SS>_t<NNN>``)."""
 
     dataset_name = "gowt1-full"
+    fetch_name = "gowt1-full"
     mirror_name = None
     upstream_subset = False
     sequences = ("01", "02")

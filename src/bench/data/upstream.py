@@ -152,7 +152,7 @@ def _fetch_zenodo(names, root: Path, *, base_url, progress) -> Path:
         meta = files[name]
         if not meta.get("url"):
             raise DataError(f"Zenodo record {ZENODO_RECORD}: no download link for {name}")
-        path = download(redirect(meta["url"], base_url), root / "downloads" / name,
+        path = download(redirect(meta["url"], base_url, name=name), root / "downloads" / name,
                         checksum=meta.get("checksum"), size=meta.get("size"), progress=progress)
         _unpack(path, root, Path(name).stem)
     return root

@@ -122,8 +122,10 @@ class Cellular(Dataset):
 
     def unavailable_reason(self):
         if not (self.root / "masks").is_dir():
+            # no absolute paths: this sentence is shown in the published book
+            where = "cellular/ in the download cache" if self.root == default_root() else "the given folder"
             return (
-                f"not downloaded: {self.root / 'masks'} does not exist; run "
+                f"not downloaded (no masks/ under {where}); run "
                 "`bench data fetch cellular` (needs internet, several GB)"
             )
         return None

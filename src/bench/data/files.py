@@ -273,7 +273,7 @@ class SourcedDataset(FileDataset):
         if self._upstream_marker().is_dir():
             return None
         # no absolute paths: this sentence is shown in the published book
-        mirror = f"no local mirror (shared data/{self.mirror_name}), " if self.mirror_name else ""
+        mirror = f"no local mirror ../shared/data/{self.mirror_name}, " if self.mirror_name else ""
         size = f", {self.fetch_size}" if self.fetch_size else ""
         return (
             f"not downloaded ({mirror}nothing under {self.cache_name}/ in the download cache); "

@@ -68,7 +68,7 @@ class NIH3T3(SourcedDataset):
     mirror_name = "nih3t3"
     cache_name = "nih3t3"
     fetch_name = "nih3t3"
-    fetch_size = "a GitHub zip of about 0.4 GB"
+    fetch_size = "about 0.4 GB unpacked"
     upstream_subset = True
 
     def _info(self):

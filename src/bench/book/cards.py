@@ -34,8 +34,9 @@ HOW_TO_GET = {
     ),
     "mirror": (
         "A public dataset read from a local mirror (`$BENCH_SHARED_DATA/<folder>`, by default "
-        "`../shared/data/` next to the repository). Download it from its source (link below) into that "
-        "folder, keeping the file names."
+        "`../shared/data/` next to the repository) when there is one; elsewhere `bench data fetch {name}` "
+        "downloads it from its public archive (resumable, every file checked against the digests "
+        "committed in `benchmark/splits/{name}.sha256.json`)."
     ),
     "download": "Downloaded from its public archive by `bench data fetch {name}` (resumable, checksummed).",
     "folder": "Your own folder of images and masks.",

@@ -135,10 +135,14 @@ def test_checksum_parse_rejects_garbage(text):
 
 
 def test_progress_setting(monkeypatch):
+    monkeypatch.delenv("TQDM_DISABLE", raising=False)
     monkeypatch.setenv("BENCH_PROGRESS", "0")
     assert progress_enabled() is False and progress_enabled(True) is True
     monkeypatch.setenv("BENCH_PROGRESS", "1")
     assert progress_enabled() is True
+    monkeypatch.setenv("TQDM_DISABLE", "1")  # the runner's setting for executed notebooks
+    assert progress_enabled() is False and progress_enabled(True) is True
+    monkeypatch.delenv("TQDM_DISABLE")
     monkeypatch.delenv("BENCH_PROGRESS")
     assert progress_enabled() is False  # pytest's stderr is not a terminal
 

@@ -291,3 +291,19 @@ def test_bench_datasets_lists_the_fetch_commands(offline_env, monkeypatch, capsy
     out = capsys.readouterr().out
     for name in REAL:
         assert f"`bench data fetch {name}`" in out
+
+
+def test_every_real_dataset_is_fetchable():
+    from bench.data import dataset_names
+    from bench.data.upstream import FETCHABLE
+
+    real = [n for n in dataset_names() if get_dataset(n).info.source in ("mirror", "download")]
+    assert sorted(real) == sorted(REAL)
+    assert set(REAL) <= set(FETCHABLE)
+
+
+def test_fetch_all_fills_one_folder_per_archive_set(offline_env, server, nih3t3_upstream):
+    # only the NIH3T3 archive is served: 'all' fetches it, then stops loudly at the next one
+    with pytest.raises(DataError, match=r"Fluo-N2DH-GOWT1\.zip: HTTP 404"):
+        fetch("all", root=offline_env / "all", base_url=server.url, progress=False)
+    assert (offline_env / "all" / "nih3t3" / NIH3T3_TOP).is_dir()

@@ -98,11 +98,14 @@ def file_checksum(path: str | Path, algorithm: str = "sha256") -> str:
 def progress_enabled(progress: bool | None = None) -> bool:
     """Whether to show progress bars.
 
-    An explicit ``progress`` wins; else ``BENCH_PROGRESS=0|1`` (the runner
-    sets ``0`` when it executes notebooks); else only when stderr is a terminal.
+    An explicit ``progress`` wins; else ``TQDM_DISABLE`` (the runner sets it
+    when it executes notebooks) turns them off; else ``BENCH_PROGRESS=0|1``;
+    else they show only when stderr is a terminal.
     """
     if progress is not None:
         return bool(progress)
+    if os.environ.get("TQDM_DISABLE", "").strip().lower() not in ("", "0", "false", "no", "off"):
+        return False
     env = os.environ.get("BENCH_PROGRESS")
     if env is not None and env.strip() != "":
         return env.strip().lower() not in ("0", "false", "no", "off")

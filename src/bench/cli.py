@@ -76,17 +76,20 @@ def _methods(args) -> int:
     from .methods import get_method, method_class, method_names
 
     rows = []
+    dependency_reasons: dict[type, str | None] = {}  # one (possibly slow) check per class
     for name in method_names():
         cls = method_class(name)
         m = get_method(name)
-        missing = cls.missing_dependencies()
+        if cls not in dependency_reasons:
+            dependency_reasons[cls] = cls.dependency_reason(probe=True)
+        missing = dependency_reasons[cls]
         weights = m.weights_reason()
         rows.append(
             {
                 "method": name,
                 "id": m.id,
                 "tasks": ",".join(cls.tasks),
-                "dependencies": "ok" if not missing else f"missing {','.join(missing)} (bench[{cls.extra}])",
+                "dependencies": "ok" if missing is None else missing,
                 "weights": "ok / not needed" if weights is None else weights,
             }
         )

@@ -221,16 +221,28 @@ class Method(abc.ABC):
         """Modules in :attr:`requires` that cannot be imported here."""
         return [m for m in cls.requires if importlib.util.find_spec(m) is None]
 
+    @classmethod
+    def dependency_reason(cls, *, probe: bool = False) -> str | None:
+        """Why the dependencies cannot be used here (what is missing, what to install), or None.
+
+        Must be cheap (the runner asks it for every cell); ``probe=True`` (``bench
+        methods``) allows a slower, deeper check where a method has one.
+        """
+        missing = cls.missing_dependencies()
+        if missing:
+            hint = f" (pip install 'bench[{cls.extra}]')" if cls.extra else ""
+            return f"missing dependency: {', '.join(missing)}{hint}"
+        return None
+
     def weights_reason(self) -> str | None:
         """Why pretrained weights needed by these parameters are missing, else None."""
         return None
 
     def skip(self, info: DatasetInfo) -> str | None:
         """Why this method cannot run on dataset ``info`` here, or ``None``."""
-        missing = self.missing_dependencies()
-        if missing:
-            hint = f" (pip install 'bench[{self.extra}]')" if self.extra else ""
-            return f"missing dependency: {', '.join(missing)}{hint}"
+        reason = self.dependency_reason()
+        if reason:
+            return reason
         if not set(info.tasks) & set(self.tasks):
             return f"{self.name} solves {list(self.tasks)}; dataset {info.name!r} has tasks {list(info.tasks)}"
         return self.weights_reason()

@@ -157,6 +157,123 @@ def test_mismatched_shapes_and_bad_arguments():
         check_records("masks")
 
 
+# ------------------------------------- known geometry, labels worked out by hand
+def grid(text):
+    """A label/mask array drawn as text: one row per line, ``.`` = 0, a digit = that value."""
+    return np.array([[0 if ch == "." else int(ch) for ch in row] for row in text.split()], np.int32)
+
+
+def test_nested_masks_best_score_first():
+    # a cell (36 px, iou .92) holding a nucleus (16 px, .88) holding a punctum (4 px, .97)
+    cell = grid("""
+        111111..
+        111111..
+        111111..
+        111111..
+        111111..
+        111111..""") > 0
+    nucleus = grid("""
+        ........
+        .1111...
+        .1111...
+        .1111...
+        .1111...
+        ........""") > 0
+    punctum = grid("""
+        ........
+        ........
+        ..11....
+        ..11....
+        ........
+        ........""") > 0
+    recs = [rec(cell, iou=0.92), rec(nucleus, iou=0.88), rec(punctum, iou=0.97)]
+    # punctum first; the cell claims its other 32 px (>= half of 36); the nucleus finds
+    # nothing free and is dropped
+    labels, scores = resolve_overlaps(recs)
+    np.testing.assert_array_equal(labels, grid("""
+        222222..
+        222222..
+        221122..
+        221122..
+        222222..
+        222222.."""))
+    assert scores == {1: 0.97, 2: 0.92}
+
+
+def test_nested_masks_smaller_on_top_keeps_every_level_until_the_ring_is_too_thin():
+    cell = grid("111111.. " * 6) > 0
+    nucleus = grid("........ .1111... .1111... .1111... .1111... ........") > 0
+    punctum = grid("........ ........ ..11.... ..11.... ........ ........") > 0
+    recs = [rec(cell, iou=0.92), rec(nucleus, iou=0.88), rec(punctum, iou=0.97)]
+    labels, scores = resolve_overlaps(recs, order="smaller_on_top")
+    # punctum (4 px) -> 1; nucleus keeps 12 of 16 -> 2; cell keeps its 20 px ring of 36 -> 3
+    np.testing.assert_array_equal(labels, grid("""
+        333333..
+        322223..
+        321123..
+        321123..
+        322223..
+        333333.."""))
+    assert scores == {1: 0.97, 2: 0.88, 3: 0.92}
+    # the ring is 20/36 = 0.56 of the cell: under a 0.6 visibility threshold the cell goes
+    labels, scores = resolve_overlaps(recs, order="smaller_on_top", min_visible_fraction=0.6)
+    np.testing.assert_array_equal(labels, grid("""
+        ........
+        .2222...
+        .2112...
+        .2112...
+        .2222...
+        ........"""))
+    assert scores == {1: 0.97, 2: 0.88}
+
+
+def test_overlaps_leave_fragments_and_tiny_masks_go_by_area_and_visibility():
+    a = grid("..11... ..11... ..11... ..11... ..11...") > 0       # 10 px, iou .95
+    b = grid("....... 1111111 1111111 1111111 .......") > 0       # 21 px, 6 shared with a
+    c = grid("......1 ....... ....... ....... .......") > 0       # 1 px
+    d = grid("....... ....... ....... ....... .....11") > 0       # 2 px
+    e = grid(".111... ....... ....... ....... .......") > 0       # 3 px, 2 of them in a
+    recs = [rec(a, iou=0.95), rec(b, iou=0.90), rec(c, iou=0.85), rec(d, iou=0.80), rec(e, iou=0.70)]
+    # b keeps 15 of 21 px in two pieces left and right of a: one object, not two;
+    # c is under min_area; e keeps 1 of its 3 px (< 0.5) and is dropped
+    labels, scores = records_to_labels(recs, min_area=2)
+    np.testing.assert_array_equal(labels, grid("""
+        ..11...
+        2211222
+        2211222
+        2211222
+        ..11.33"""))
+    assert scores == {1: 0.95, 2: 0.90, 3: 0.80}
+    # without the area filter and with a lower visibility threshold both tiny masks stay
+    labels, scores = records_to_labels(recs, min_area=0, min_visible_fraction=0.3)
+    np.testing.assert_array_equal(labels, grid("""
+        .511..3
+        2211222
+        2211222
+        2211222
+        ..11.44"""))
+    assert scores == {1: 0.95, 2: 0.90, 3: 0.85, 4: 0.80, 5: 0.70}
+
+
+def test_masks_touching_the_border_are_kept_and_background_proposals_dropped():
+    from bench.methods import get_method
+
+    whole = np.ones((4, 6), bool)                                   # 24 px, iou .99
+    background = grid("..1111 " * 4) > 0                            # 16 px, iou .98
+    left = grid("11.... " * 4) > 0                                  # 8 px, three borders
+    right = grid(".....1 " * 4) > 0                                 # 4 px, three borders
+    middle = grid("..111. " * 4) > 0                                # 12 px = the area cap
+    recs = [rec(whole, iou=0.99), rec(background, iou=0.98), rec(left, iou=0.90),
+            rec(right, iou=0.85), rec(middle, iou=0.80)]
+    m = get_method("sam", size_filter="none", max_area_fraction=0.5)  # cap: 0.5 * 24 = 12 px, inclusive
+    labels, scores = m.labels_from_records(recs, (4, 6))
+    np.testing.assert_array_equal(labels, grid("113332 " * 4))
+    assert scores == {1: 0.90, 2: 0.85, 3: 0.80}
+    # a cap one pixel lower drops the 12 px mask too
+    labels, _ = records_to_labels(recs, max_area=11)
+    np.testing.assert_array_equal(labels, grid("11...2 " * 4))
+
+
 # -------------------------------------------------------------------- properties
 @st.composite
 def record_lists(draw):

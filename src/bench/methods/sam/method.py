@@ -20,23 +20,30 @@ classifies SAM's objects. ``max_area_fraction`` always drops masks covering more
 that fraction of the image (SAM's frequent "background" proposal).
 
 Weights are never downloaded unless ``download=true`` (see
-:mod:`bench.methods.sam.weights`). Without ``segment_anything``/``torchvision``
-or the checkpoint, :meth:`Method.skip` returns the reason and the runner
-records the method as skipped.
+:mod:`bench.methods.sam.weights`), and only the registered checkpoints are
+used: a file with another SHA-256 is refused, unless its hash is passed as
+``allow_unregistered_sha256`` (the end-to-end test's randomly initialised
+ViT-B; the hash then shows in the method id, so such results are never taken
+for SAM's). Without ``segment_anything``, with a torch/torchvision pair that
+does not match (:mod:`bench.methods.sam.deps`), or without the checkpoint,
+:meth:`Method.skip` returns the reason and the runner records the method as
+skipped.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 
-from ..base import Method, RemembersScoredObjects, register_method
+from ..base import Method, MissingDependencyError, RemembersScoredObjects, register_method
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
+from .deps import sam_dependency_reason
 from .masks import ORDERS, SCORES, records_to_labels
 from .weights import CHECKPOINTS, fetch_checkpoint
 from .weights import weights_reason as _weights_reason
@@ -93,6 +100,10 @@ class SAMParams:
         Drop masks larger than this fraction of the image.
     order, min_visible_fraction, score
         Overlap resolution (:func:`bench.methods.sam.masks.resolve_overlaps`).
+    allow_unregistered_sha256 : str
+        SHA-256 (hex) of one checkpoint accepted although it is not in
+        :data:`~bench.methods.sam.weights.CHECKPOINTS`; for tests with random
+        weights only. Empty (the default): only registered checkpoints.
     """
 
     model: Literal["vit_b", "vit_l", "vit_h"] = "vit_b"
@@ -107,6 +118,7 @@ class SAMParams:
     order: Literal["predicted_iou", "stability_score", "smaller_on_top"] = "predicted_iou"
     min_visible_fraction: float = 0.5
     score: Literal["predicted_iou", "stability_score", "product"] = "predicted_iou"
+    allow_unregistered_sha256: str = ""
 
     def validate(self) -> None:
         if self.model not in CHECKPOINTS:
@@ -123,6 +135,11 @@ class SAMParams:
             raise ValueError(f"sam: `crop_n_layers` must be >= 0, got {self.crop_n_layers}")
         if self.order not in ORDERS or self.score not in SCORES:
             raise ValueError(f"sam: `order` must be in {ORDERS} and `score` in {SCORES}")
+        if self.allow_unregistered_sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.allow_unregistered_sha256):
+            raise ValueError(
+                "sam: `allow_unregistered_sha256` must be empty or 64 lowercase hex digits, "
+                f"got {self.allow_unregistered_sha256!r}"
+            )
 
 
 @register_method
@@ -134,7 +151,8 @@ class SAMMethod(RemembersScoredObjects, Method):
     stability and area (the area range taken from the training objects when
     ``size_filter="train"``) and resolved into one int32 label image by
     :mod:`bench.methods.sam.masks`. Nothing is trained. Skipped, with the
-    reason, where segment_anything, torchvision or the checkpoint is missing.
+    reason, where segment_anything or the checkpoint is missing or torch and
+    torchvision are not a matching pair.
     """
 
     name = "sam"
@@ -150,6 +168,15 @@ class SAMMethod(RemembersScoredObjects, Method):
         self.max_area_train: int | None = None
         self._generator = None
         self.classifier: ObjectClassifier | None = None
+
+    @classmethod
+    def dependency_reason(cls, *, probe: bool = False) -> str | None:
+        """What is missing or mismatched among torch, torchvision and segment_anything, and the fix.
+
+        See :func:`bench.methods.sam.deps.sam_dependency_reason`; torchvision is
+        never imported here.
+        """
+        return sam_dependency_reason(probe=probe)
 
     def weights_reason(self) -> str | None:
         p = self.params
@@ -177,11 +204,17 @@ class SAMMethod(RemembersScoredObjects, Method):
     # ------------------------------------------------------------- inference
     def _mask_generator(self):
         if self._generator is None:
+            # a mismatched torchvision can crash the interpreter on import: check in a subprocess first
+            reason = sam_dependency_reason(probe=True)
+            if reason is not None:
+                raise MissingDependencyError(f"sam: {reason}")
             import torch
             from segment_anything import SamAutomaticMaskGenerator, sam_model_registry
 
             p = self.params
-            ckpt = fetch_checkpoint(p.model, p.weights_dir or None, download=p.download)
+            ckpt = fetch_checkpoint(
+                p.model, p.weights_dir or None, download=p.download, allow_sha256=p.allow_unregistered_sha256
+            )
             device = "cuda" if torch.cuda.is_available() else "cpu"
             sam = sam_model_registry[p.model](checkpoint=str(ckpt)).to(device)
             self._generator = SamAutomaticMaskGenerator(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -145,23 +146,53 @@ def _sha256(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def verify_checkpoint(path: str | os.PathLike, model: str) -> None:
-    """Raise ``ValueError`` if the file at `path` is not the registered checkpoint of `model`."""
+def verify_checkpoint(path: str | os.PathLike, model: str, *, allow_sha256: str = "") -> None:
+    """Raise ``ValueError`` if the file at `path` is not the registered checkpoint of `model`.
+
+    Parameters
+    ----------
+    path : path
+        The checkpoint file.
+    model : str
+        Registry key (``"vit_b"``...).
+    allow_sha256 : str, optional
+        SHA-256 of one unregistered file to accept as well (tests with random
+        weights); accepting it warns. Empty: registered checkpoints only.
+    """
     ck = _checkpoint(model)
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: SAM checkpoint file does not exist")
+    if ck.sha256 is None and not allow_sha256:
+        size = path.stat().st_size
+        if ck.size_bytes is not None and size != ck.size_bytes:
+            raise ValueError(f"{path}: {size} bytes, expected {ck.size_bytes} for SAM {model}")
+        return
+    digest = _sha256(path)
+    if allow_sha256 and digest == allow_sha256:
+        warnings.warn(
+            f"{path}: unregistered SAM {model} checkpoint (sha256 {digest}) accepted because "
+            "`allow_unregistered_sha256` names it; its results are not Segment Anything's",
+            stacklevel=2,
+        )
+        return
     size = path.stat().st_size
     if ck.size_bytes is not None and size != ck.size_bytes:
         raise ValueError(f"{path}: {size} bytes, expected {ck.size_bytes} for SAM {model}")
-    if ck.sha256 is not None:
-        digest = _sha256(path)
-        if digest != ck.sha256:
-            raise ValueError(f"{path}: sha256 {digest} does not match the registered {ck.sha256} for SAM {model}")
+    if ck.sha256 is not None and digest != ck.sha256:
+        allowed = f" nor the allowed {allow_sha256}" if allow_sha256 else ""
+        raise ValueError(
+            f"{path}: sha256 {digest} matches neither the registered {ck.sha256}{allowed} for SAM {model}; "
+            f"bench uses only registered checkpoints (delete the file and download {ck.url})"
+        )
 
 
-def fetch_checkpoint(model: str, weights_dir: str | os.PathLike | None = None, *, download: bool = False) -> Path:
+def fetch_checkpoint(
+    model: str, weights_dir: str | os.PathLike | None = None, *, download: bool = False, allow_sha256: str = ""
+) -> Path:
     """Path of the verified checkpoint of `model`, downloading it with pooch if allowed.
+
+    `allow_sha256` is passed to :func:`verify_checkpoint`.
 
     Raises
     ------
@@ -182,5 +213,5 @@ def fetch_checkpoint(model: str, weights_dir: str | os.PathLike | None = None, *
         known = f"sha256:{ck.sha256}" if ck.sha256 else None
         fetched = pooch.retrieve(ck.url, known_hash=known, fname=ck.filename, path=path.parent, progressbar=True)
         path = Path(fetched)
-    verify_checkpoint(path, model)
+    verify_checkpoint(path, model, allow_sha256=allow_sha256)
     return path

@@ -33,15 +33,14 @@ def fake_dist(root, name, version, version_py, requires=()):
         (CPU_TORCH, CPU_TV, None),
         (Build("torch", "2.13.0", "cu126", "cu126"), Build("torchvision", "0.28.0", "cu126", "cu126", "2.13.0"), None),
         # the crash seen here: a CPU torch beside PyPI's CUDA torchvision
-        (CPU_TORCH, PYPI_TV, "different builds: torch 2.13.0+cpu (CPU build) comes from "
-                             "https://download.pytorch.org/whl/cpu, torchvision 0.28.0 (cu130 build)"),
-        (PYPI_TORCH, CPU_TV, "different builds: torch 2.13.0 (cu130 build) comes from PyPI, "
-                             "torchvision 0.28.0+cpu (CPU build)"),
+        (CPU_TORCH, PYPI_TV, "different builds (torch 2.13.0+cpu is the CPU build of "
+                             "https://download.pytorch.org/whl/cpu, torchvision 0.28.0 is the cu130 build of PyPI)"),
+        (PYPI_TORCH, CPU_TV, "different builds (torch 2.13.0 is the cu130 build of PyPI, "
+                             "torchvision 0.28.0+cpu is the CPU build of https://download.pytorch.org/whl/cpu)"),
         (Build("torch", "2.13.0", "cu126", "cu126"), Build("torchvision", "0.28.0", "cu128", "cu128", "2.13.0"),
          "different builds"),
         (PYPI_TORCH, Build("torchvision", "0.29.1", "", "cu130", "2.14.1"),
-         "versions do not match: torchvision 0.29.1 (cu130 build) is built for torch 2.14.1, "
-         "but torch 2.13.0 (cu130 build) is installed"),
+         "versions do not match: torchvision 0.29.1 is built for torch 2.14.1, torch 2.13.0 is installed"),
         # no torch pin in the metadata: the release rule decides
         (CPU_TORCH, Build("torchvision", "0.27.0", "cpu", "cpu", ""), "not the release paired with torch 2.13.0"),
     ],
@@ -73,9 +72,9 @@ def test_missing_torchvision_says_which_one_and_from_where():
     reason = pair_reason(CPU_TORCH, None)
     assert reason.startswith("missing dependency: torchvision")
     assert "pip install 'torchvision==0.28.0' --index-url https://download.pytorch.org/whl/cpu" in reason
-    assert "PyPI is a CUDA build" in reason
+    assert "torchvision from PyPI, a CUDA build on Linux, fails beside this torch" in reason
     reason = pair_reason(PYPI_TORCH, None)
-    assert "comes from PyPI" in reason and reason.endswith("pip install 'torchvision==0.28.0'")
+    assert "is the cu130 build of PyPI" in reason and reason.endswith("pip install 'torchvision==0.28.0')")
 
 
 def test_paired_torchvision_follows_the_release_table():

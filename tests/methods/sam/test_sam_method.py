@@ -182,3 +182,65 @@ def test_sam_segments_a_synthetic_image_with_real_weights():
     assert pred.labels.dtype == np.int32 and pred.labels.shape == (128, 128)
     assert 2 <= len(np.unique(pred.labels[pred.labels > 0])) <= 6
     assert set(pred.scores) == set(np.unique(pred.labels[pred.labels > 0]).tolist())
+
+
+def test_unregistered_checkpoint_is_refused_unless_its_hash_is_allowed(tmp_path):
+    path = W.checkpoint_path("vit_b", tmp_path)
+    path.write_bytes(b"random weights")
+    digest = hashlib.sha256(b"random weights").hexdigest()
+    with pytest.raises(ValueError, match="bench uses only registered checkpoints"):
+        W.fetch_checkpoint("vit_b", tmp_path)
+    with pytest.raises(ValueError, match=f"nor the allowed {'0' * 64}"):
+        W.fetch_checkpoint("vit_b", tmp_path, allow_sha256="0" * 64)
+    with pytest.warns(UserWarning, match="unregistered SAM vit_b checkpoint .* not Segment Anything's"):
+        assert W.fetch_checkpoint("vit_b", tmp_path, allow_sha256=digest) == path
+
+
+def test_allowing_a_checkpoint_shows_in_the_method_id():
+    digest = "ab" * 32
+    m = get_method("sam", allow_unregistered_sha256=digest)
+    assert m.id == f"sam[allow_unregistered_sha256={digest}]" and get_method(m.id).params == m.params
+    with pytest.raises(ValueError, match="`allow_unregistered_sha256`"):
+        get_method("sam", allow_unregistered_sha256="AB" * 32)
+
+
+class _KnownMasks:
+    """Stands in for SAM's mask generator: the true objects of an image as SAM records."""
+
+    def __init__(self, labels):
+        self.labels = labels
+
+    def generate(self, rgb):
+        assert rgb.dtype == np.uint8 and rgb.shape == (*self.labels.shape, 3)
+        recs = []
+        for i in np.unique(self.labels[self.labels > 0]):
+            seg = self.labels == i
+            ys, xs = np.nonzero(seg)
+            recs.append({"segmentation": seg, "area": int(seg.sum()),
+                         "bbox": [int(xs.min()), int(ys.min()), int(np.ptp(xs)) + 1, int(np.ptp(ys)) + 1],
+                         "predicted_iou": 0.9 - 0.001 * int(i), "stability_score": 0.95,
+                         "point_coords": [[float(xs.mean()), float(ys.mean())]],
+                         "crop_box": [0, 0, seg.shape[1], seg.shape[0]]})
+        return recs
+
+
+@pytest.mark.parametrize("empty", [False, True])
+def test_predict_turns_a_mask_set_into_labels_scores_and_classes(monkeypatch, empty):
+    """Everything after SAM's network, on a synthetic image with classed objects: known masks in
+    SAM's record format (the true objects, or none) come back as labels, scores and classes."""
+    ds = get_dataset("synth-lyso-easy")
+    ids = ds.sample_ids()
+    train, test = ds.load(ids[0]), ds.load(ids[-1])
+    m = get_method("sam").fit([train], [], rng=0)
+    assert m.classifier is not None
+    truth = np.zeros_like(test.labels) if empty else test.labels
+    monkeypatch.setattr(m, "_mask_generator", lambda: _KnownMasks(truth))
+    pred = m.predict_full(test.image)
+    n = len(np.unique(truth[truth > 0]))
+    assert (n == 0) == empty
+    # true ids 1..n get predicted_iou 0.9 - 0.001 * id: the priority keeps their order
+    assert np.unique(truth).tolist() == list(range(n + 1))
+    np.testing.assert_array_equal(pred.labels, truth)
+    assert pred.labels.dtype == np.int32
+    assert pred.scores == {i: pytest.approx(0.9 - 0.001 * i) for i in range(1, n + 1)}
+    assert sorted(pred.classes) == list(range(1, n + 1)) and set(pred.classes.values()) <= {0, 1}

@@ -33,7 +33,7 @@ __all__ = [
     "Build",
     "installed_build",
     "paired_torchvision",
-    "torch_source",
+    "build_source",
     "pair_reason",
     "sam_dependency_reason",
     "probe_import",
@@ -166,41 +166,45 @@ def paired_torchvision(torch_version: str) -> str | None:
     return f"0.{int(m.group(1)) + 15}.{m.group(2)}"
 
 
-def torch_source(torch: Build) -> str:
-    """Where `torch` came from: ``"PyPI"`` or the download.pytorch.org index URL.
+def build_source(build: Build) -> str:
+    """Where a wheel like `build` comes from: ``"PyPI"`` or a download.pytorch.org index.
+
+    PyPI allows no local version tag; the indexes of download.pytorch.org tag
+    every wheel with their name (``+cpu``, ``+cu126``).
 
     Examples
     --------
-    >>> torch_source(Build("torch", "2.13.0", "cpu", "cpu")), torch_source(Build("torch", "2.13.0", "", "cu130"))
+    >>> build_source(Build("torch", "2.13.0", "cpu", "cpu")), build_source(Build("torch", "2.13.0", "", "cu130"))
     ('https://download.pytorch.org/whl/cpu', 'PyPI')
     """
-    return _PYTORCH_INDEX + torch.dist_tag if torch.dist_tag else "PyPI"
+    return _PYTORCH_INDEX + build.dist_tag if build.dist_tag else "PyPI"
 
 
 def _install_command(torch: Build, *, reinstall: bool) -> str:
     want = paired_torchvision(torch.version)
     spec = f"'torchvision=={want}'" if want else f"the torchvision release built for torch {torch.version}"
     flags = "--force-reinstall --no-deps " if reinstall else ""
-    index = f" --index-url {torch_source(torch)}" if torch.dist_tag else ""
+    index = f" --index-url {build_source(torch)}" if torch.dist_tag else ""
     return f"pip install {flags}{spec}{index}"
 
 
 def _describe(b: Build) -> str:
-    kind = {"cpu": "CPU build"}.get(b.build, f"{b.build} build" if b.build else "build unknown")
-    return f"{b.package} {b.full_version} ({kind})"
+    kind = "the CPU build" if b.build == "cpu" else f"the {b.build} build" if b.build else "a build"
+    return f"{b.package} {b.full_version} is {kind} of {build_source(b)}"
 
 
 def pair_reason(torch: Build | None, torchvision: Build | None) -> str | None:
     """Why `torch` and `torchvision` cannot be used together, with the fix; ``None`` if they can.
 
     A missing torchvision is reported with the command that installs the one
-    matching torch from torch's own source.
+    matching torch from torch's own source. The fix of a mismatch keeps torch
+    and replaces torchvision.
 
     Examples
     --------
     >>> t = Build("torch", "2.13.0", "cpu", "cpu")
     >>> print(pair_reason(t, Build("torchvision", "0.28.0", "", "cu130", "2.13.0")))
-    torch and torchvision are different builds: torch 2.13.0+cpu (CPU build) comes from https://download.pytorch.org/whl/cpu, torchvision 0.28.0 (cu130 build) from elsewhere; importing torchvision can crash the interpreter. Fix: pip install --force-reinstall --no-deps 'torchvision==0.28.0' --index-url https://download.pytorch.org/whl/cpu
+    torch and torchvision are different builds (torch 2.13.0+cpu is the CPU build of https://download.pytorch.org/whl/cpu, torchvision 0.28.0 is the cu130 build of PyPI): importing torchvision fails or crashes the interpreter. Fix: pip install --force-reinstall --no-deps 'torchvision==0.28.0' --index-url https://download.pytorch.org/whl/cpu
     >>> pair_reason(t, Build("torchvision", "0.28.0", "cpu", "cpu", "2.13.0")) is None
     True
     """
@@ -208,9 +212,9 @@ def pair_reason(torch: Build | None, torchvision: Build | None) -> str | None:
         return "missing dependency: torch"
     if torchvision is None:
         return (
-            f"missing dependency: torchvision. {_describe(torch)} comes from {torch_source(torch)}; "
-            f"install torchvision from there too: {_install_command(torch, reinstall=False)}"
-            + ("" if not torch.dist_tag else " (a torchvision from PyPI is a CUDA build on Linux: beside this torch it can crash on import)")
+            f"missing dependency: torchvision ({_describe(torch)}; install torchvision from there too: "
+            f"{_install_command(torch, reinstall=False)}"
+            + (")" if not torch.dist_tag else "; torchvision from PyPI, a CUDA build on Linux, fails beside this torch)")
         )
     want = torchvision.requires_torch or None
     if want is None:
@@ -221,14 +225,13 @@ def pair_reason(torch: Build | None, torchvision: Build | None) -> str | None:
     if not version_ok:
         built_for = f"built for torch {want}" if want else f"not the release paired with torch {torch.version}"
         return (
-            f"torch and torchvision versions do not match: {_describe(torchvision)} is {built_for}, "
-            f"but {_describe(torch)} is installed. Fix: {_install_command(torch, reinstall=True)}"
+            f"torch and torchvision versions do not match: torchvision {torchvision.full_version} is {built_for}, "
+            f"torch {torch.full_version} is installed. Fix: {_install_command(torch, reinstall=True)}"
         )
     if torch.build and torchvision.build and torch.build != torchvision.build:
         return (
-            f"torch and torchvision are different builds: {_describe(torch)} comes from {torch_source(torch)}, "
-            f"{_describe(torchvision)} from {'elsewhere' if torch.dist_tag != torchvision.dist_tag else 'the same index'}; "
-            f"importing torchvision can crash the interpreter. Fix: {_install_command(torch, reinstall=True)}"
+            f"torch and torchvision are different builds ({_describe(torch)}, {_describe(torchvision)}): "
+            f"importing torchvision fails or crashes the interpreter. Fix: {_install_command(torch, reinstall=True)}"
         )
     return None
 
@@ -266,7 +269,7 @@ def _importable(module: str) -> bool:
 def _pair_command(torch: Build) -> str:
     want = paired_torchvision(torch.version)
     tv = f" 'torchvision=={want}'" if want else " torchvision"
-    index = f" --index-url {torch_source(torch)}" if torch.dist_tag else ""
+    index = f" --index-url {build_source(torch)}" if torch.dist_tag else ""
     return f"pip install --force-reinstall 'torch=={torch.version}'{tv}{index}"
 
 

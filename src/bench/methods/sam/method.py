@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -204,8 +205,9 @@ class SAMMethod(RemembersScoredObjects, Method):
     # ------------------------------------------------------------- inference
     def _mask_generator(self):
         if self._generator is None:
-            # a mismatched torchvision can crash the interpreter on import: check in a subprocess first
-            reason = sam_dependency_reason(probe=True)
+            # a mismatched torchvision can crash the interpreter on import: unless this process
+            # has imported it already, import it in a subprocess first
+            reason = sam_dependency_reason(probe="torchvision" not in sys.modules)
             if reason is not None:
                 raise MissingDependencyError(f"sam: {reason}")
             import torch

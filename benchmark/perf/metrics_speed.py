@@ -17,6 +17,11 @@ Usage::
     python benchmark/perf/metrics_speed.py                  # 500, 2000, 10000 objects
     python benchmark/perf/metrics_speed.py --sizes 500 2000 --repeats 3
     python benchmark/perf/metrics_speed.py --thresholds 0.1 0.3 0.5 0.7 0.9
+    python benchmark/perf/metrics_speed.py --json benchmark/perf/results/metrics_speed.json
+
+``--json`` also writes the measurements with the machine and package versions: the
+committed ``benchmark/perf/results/metrics_speed.json`` is what the book's metrics
+chapter shows (``bench book`` renders it; no number there is typed by hand).
 
 This is a benchmark script, not a test: it needs stardist (``pip install
 bench[stardist]``) and takes about a minute, most of it in stardist at 10,000
@@ -26,8 +31,11 @@ objects.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
 import os
+import platform
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -144,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed calls per measurement (best is kept)")
     parser.add_argument("--thresholds", type=float, nargs="+", default=[0.5])
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, default=None, metavar="PATH",
+                        help="also write the measurements, machine and versions to PATH (for the book)")
     args = parser.parse_args(argv)
 
+    load_before = os.getloadavg()  # the book says how busy the machine was
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for n in args.sizes:
@@ -183,7 +194,54 @@ def main(argv: list[str] | None = None) -> int:
         "speed-up (wall / CPU): "
         + ", ".join(f"{n} objects {sd['time'] / ours['time']:.1f}x / {sd['cpu'] / ours['cpu']:.1f}x" for n, sd, ours in rows)
     )
+    if args.json is not None:
+        _write_json(args.json, rows, args, argv, load=(load_before, os.getloadavg()))
+        print(f"wrote {args.json}")
     return 0 if all_same else 1
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _write_json(path: Path, rows, args, argv: list[str] | None, *, load) -> None:
+    """The measurements as the book reads them (``bench.book.facts``)."""
+    from datetime import datetime, timezone
+
+    words = sys.argv[1:] if argv is None else argv
+    doc = {
+        "command": "python benchmark/perf/metrics_speed.py" + "".join(f" {shlex.quote(w)}" for w in words),
+        "measured": datetime.now(timezone.utc).replace(microsecond=0).isoformat(),
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "processor": platform.processor()
+                    or platform.machine(), "python": platform.python_version(),
+                    "load_average_1min": {"before": round(load[0][0], 2), "after": round(load[1][0], 2)}},
+        "packages": {d: _version(d) for d in ("numpy", "scipy", "stardist", "numba")},
+        "shape": list(SHAPE),
+        "thresholds": list(args.thresholds),
+        "rows": [
+            {
+                "objects": n,
+                "n_true": ours["counts"][0][0],
+                "n_pred": ours["counts"][0][1],
+                "tp": ours["counts"][0][2],
+                "same_counts": sd["counts"] == ours["counts"],
+                "stardist_s": sd["time"],
+                "bench_s": ours["time"],
+                "stardist_cpu_s": sd["cpu"],
+                "bench_cpu_s": ours["cpu"],
+                "stardist_peak_mb": sd["peak_bytes"] / 2**20,
+                "bench_peak_mb": ours["peak_bytes"] / 2**20,
+            }
+            for n, sd, ours in rows
+        ],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n")
+    os.replace(tmp, path)
 
 
 if __name__ == "__main__":

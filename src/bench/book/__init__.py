@@ -29,6 +29,8 @@ Modules, each importing only those above it:
 
 * :mod:`~bench.book.markup` -- number formats, badges, the sortable HTML table;
 * :mod:`~bench.book.staging` -- the staging folder and the build's shared context;
+* :mod:`~bench.book.facts` -- the ``{{ facts }}`` of the hand-written pages, from the configurations,
+  splits and committed measurements;
 * :mod:`~bench.book.figures` -- figures drawn by :mod:`bench.viz`, staged as PNG;
 * :mod:`~bench.book.cards` -- the dataset cards;
 * :mod:`~bench.book.intro` -- the introduction's figures, headline and methods table;

@@ -17,6 +17,7 @@ from ..data import dataset_names
 from ..paths import repo_root
 from .cards import render_dataset_pages
 from .experiments import render_experiments
+from .facts import book_facts, load_configs, metrics_speed_page, substitute
 from .intro import render_intro, render_methods_table
 from .leaderboards import render_leaderboards
 from .notebooks import stage_notebooks
@@ -231,14 +232,23 @@ def stage_book(
         if not datasets:
             raise ValueError("`datasets` must name at least one dataset (or be None for all)")
     st = Stage(stage)
+    configs = load_configs(root)
+    facts = book_facts(root, configs)
     for name in SOURCES:
         src = root / name
         if src.is_file():
             st.copy(src, name)
         else:
             for p in sorted(src.rglob("*")):
-                if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith("."):
-                    st.copy(p, p.relative_to(root).as_posix())
+                if not p.is_file() or "__pycache__" in p.parts or p.name.startswith("."):
+                    continue
+                rel = p.relative_to(root).as_posix()
+                if p.suffix == ".md":  # hand-written pages: their {{ facts }} filled in
+                    st.write_text(rel, substitute(p.read_text(encoding="utf-8"), facts, where=str(p)),
+                                  generated=False)
+                else:
+                    st.copy(p, rel)
+    st.write_text("book/_generated/metrics_speed.md", metrics_speed_page(root))
     if not (root / "book" / "metrics.md").is_file():
         logger.warning("book/metrics.md is missing: the metrics chapter says so")
         st.write_text("book/metrics.md", "# Metrics\n\n```{warning}\nThe metrics chapter (`book/metrics.md`) is "
@@ -257,7 +267,7 @@ def stage_book(
                                "they are left out of the book", results.run_id, d)
     names = [n for n in names if not n.startswith("folder:")] + [n for n in names if n.startswith("folder:")]
 
-    ctx = Context(stage=st, root=root, results=results, datasets=names)
+    ctx = Context(stage=st, root=root, results=results, datasets=names, configs=configs)
     render_dataset_pages(ctx)
     render_methods_table(ctx)
     render_intro(ctx)

@@ -8,7 +8,8 @@ from typing import Sequence
 
 import yaml
 
-from ..methods import UnknownMethodError, method_class
+from ..methods import UnknownMethodError, get_method, method_class
+from .facts import configs_listing
 from .intro import method_kind
 from .markup import finite, fmt_num, fmt_seconds, score_name, short
 from .staging import Context, no_run_text, ok_points, run_board, run_profile
@@ -168,9 +169,20 @@ def cdl_mdl_page(ctx: Context, board, papers: dict) -> str:
     if not out:
         out += ["```{note}", f"Run `{ctx.results.run_id}` has no {network} trained on weak labels "
                 f"(`{param}=\"weak:<method>\"`) on " + ", ".join(f"`{d}`" for d in spec.get("datasets", []))
-                + ", so this comparison was not measured here. The nightly configuration includes it.", "```", ""]
+                + ", so this comparison was not measured here ("
+                + configs_listing(ctx.configs, lambda c: _trains_on_weak_labels(c, spec.get("datasets", []), param))
+                + ").", "```", ""]
     out += [f"Paper: {spec.get('claim', '')} {{cite:p}}`{spec.get('cite', 'garciasantacruz2022')}`.", ""]
     return "\n".join(out)
+
+
+def _trains_on_weak_labels(cfg, datasets: Sequence[str], param: str) -> bool:
+    """Whether a configuration has a method trained on weak labels (``param="weak:..."``) on one of `datasets`."""
+    for m in cfg.methods:
+        if str(get_method(m.id).param_dict().get(param, "")).startswith("weak:"):
+            if any(d in cfg.datasets and not cfg.excluded(m.id, d) for d in datasets):
+                return True
+    return False
 
 
 def classical_vs_deep_page(ctx: Context, board) -> str:

@@ -9,6 +9,7 @@ from tqdm.auto import tqdm
 from ..data import UnknownDatasetError, get_dataset
 from ..results import ap_sweep, classification_scores, semantic_scores
 from .figures import cost_figure, distribution_figure, overview_pareto, per_class_figure, sweep_figure
+from .facts import configs_listing
 from .gallery import gallery
 from .markup import WIDE, Col, finite, html_table, raw, score_name, short, slug, status_badge
 from .notebooks import stage_cell_notebooks
@@ -101,7 +102,7 @@ def dataset_board(ctx: Context, board, name: str) -> str:
         out += ["```{warning}", f"{exc}: the per-class tables show class numbers instead of names.", "```", ""]
     if not len(g):
         out += ["```{note}", f"Dataset `{name}` is not part of run `{ctx.results.run_id}`: its configuration "
-                "did not include it. The nightly configuration covers every dataset.", "```", ""]
+                f"did not include it ({configs_listing(ctx.configs, lambda c: name in c.datasets)}).", "```", ""]
         out += [f"About the data: {ctx.card_link(name)}.", ""]
         return "\n".join(out)
     task = next((t for t in g["task"] if t), "")

@@ -65,6 +65,7 @@ class Context:
     stats: dict[str, dict | None] = field(default_factory=dict)
     stats_errors: dict[str, str] = field(default_factory=dict)  # why a dataset has no counts
     board: Any = None  # the leaderboard DataFrame of the run (all datasets)
+    configs: dict[str, Any] = field(default_factory=dict)  # bench.book.facts.load_configs
 
     def card_doc(self, dataset: str) -> str:
         return f"/book/datasets/cards/{slug(dataset)}"

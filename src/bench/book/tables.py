@@ -40,6 +40,10 @@ def run_banner(ctx: Context) -> list[str]:
         f"created {html.escape(str(m.get('created', '?')))}, updated {html.escape(str(m.get('updated', '?')))}",
         "cells: " + ", ".join(f"{v} {html.escape(str(k))}" for k, v in sorted(counts.items())),
     ]
+    wall = [float(v) for v in cells["wall_s"] if finite(v)] if "wall_s" in cells.columns else []
+    if wall:
+        parts.append(f"wall time of the cells: {fmt_seconds(sum(wall))} in all, the longest "
+                     f"{fmt_seconds(max(wall))} (summed over {len(wall)} timed cells; cells run in parallel overlap in time)")
     details = (f"<details><summary>Package versions ({len(pk)})</summary><table class=\"bench-table\">"
                f"<tbody>{pk_rows}</tbody></table></details>") if pk else ""
     return raw('<div class="bench-run">' + "<br/>".join(parts) + details + "</div>")

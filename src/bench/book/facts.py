@@ -18,7 +18,8 @@ Facts (each a markdown fragment), for each configuration ``C`` of :data:`CONFIGS
 
 and ``full_configs`` (the configurations that use the ``full`` profile),
 ``nightly_machine`` (where the nightly workflow runs, from its ``runs-on``) and
-``test_images`` (the range of test-set sizes over the committed splits).
+``test_images`` (the range of test-set sizes over the committed splits of the registered
+datasets).
 
 The speed table of the metrics chapter is a generated include
 (``book/_generated/metrics_speed.md``, :func:`metrics_speed_page`).
@@ -33,6 +34,7 @@ from typing import Callable, Mapping
 
 import yaml
 
+from ..data import dataset_names
 from ..runner.config import RunConfig, load_config
 from ..splits import read_split_file
 from .markup import fmt_seconds
@@ -125,11 +127,12 @@ def book_facts(root: str | Path, configs: Mapping[str, RunConfig] | None = None)
     facts["nightly_machine"] = _machine(_runs_on(root / ".github" / "workflows" / "nightly.yml"))
 
     sizes = {}
-    for path in sorted((root / "benchmark" / "splits").glob("*.json")):
-        sp = read_split_file(path)
-        sizes[sp.dataset] = len(sp.test)
+    for name in dataset_names():  # the committed split file of every registered dataset that has one
+        path = root / "benchmark" / "splits" / f"{name}.json"
+        if path.is_file():
+            sizes[name] = len(read_split_file(path).test)
     if not sizes:
-        raise FileNotFoundError(f"{root / 'benchmark' / 'splits'}: no split files")
+        raise FileNotFoundError(f"{root / 'benchmark' / 'splits'}: no split file of a registered dataset")
     lo, hi = min(sizes.values()), max(sizes.values())
     fewest = ", ".join(f"`{d}`" for d, n in sorted(sizes.items()) if n == lo)
     facts["test_images"] = (f"{lo} test images" if lo == hi else

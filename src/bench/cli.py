@@ -134,8 +134,10 @@ def _data(args) -> int:
         return 0
     if args.action == "manifest":
         from .data.maintain import write_manifests
+        from .splits import SPLITS, read_split_file, split_path
 
-        for path in write_manifests(args.dataset):
+        split = read_split_file(split_path(args.dataset))
+        for path in write_manifests(args.dataset, [i for k in SPLITS for i in split.ids(k)]):
             print(f"wrote {path}")
         return 0
     return 2

@@ -182,7 +182,7 @@ def test_fetch_gowt1_against_mirror_content_digests(offline_env, server, monkeyp
                          tifffile.imread(tree / "01_GT" / "SEG" / f"man_seg{t:03d}.tif"), compression="zlib")
     monkeypatch.setenv("BENCH_SHARED_DATA", str(offline_env / "mirror"))
     _write_split(offline_env / "splits", "gowt1", {"train": ["t01"], "val": ["t02"], "test": ["t03"]})
-    write_manifests("gowt1")  # mirror digests + upstream content digests copied from them
+    write_manifests("gowt1", ["t01", "t02", "t03"])  # mirror + upstream content digests copied
     doc = json.loads((offline_env / "splits" / "gowt1.sha256.json").read_text())
     assert "bytes" in doc["sources"]["mirror"]["t01"]["image"]
     assert set(doc["sources"]["upstream"]["t01"]["image"]) == {"content"}

@@ -31,16 +31,15 @@ def _roles(ds, pairs: dict, ids: list[str], where: str) -> dict[str, dict[str, P
     return {i: {"image": pairs[i][0], ds.truth_role: pairs[i][1]} for i in ids}
 
 
-def write_manifests(name: str) -> list[Path]:
-    """Write ``benchmark/splits/<name>.sha256.json`` from the sources present here."""
-    from ..splits import read_split_file, split_path
+def write_manifests(name: str, ids: list[str]) -> list[Path]:
+    """Write ``benchmark/splits/<name>.sha256.json`` for the sample ``ids`` (those of its
+    committed split) from the sources present here."""
     from .base import get_dataset
 
     cls = type(get_dataset(name))
     if not hasattr(cls, "truth_role"):
         raise ValueError(f"dataset {name!r} has no committed digests (not a mirrored/upstream dataset)")
-    split = read_split_file(split_path(name))
-    ids = sorted({*split.train, *split.val, *split.test})
+    ids = sorted(set(ids))
     sources: dict = {}
     with_bytes: dict = {}
     notes = []

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -136,17 +135,11 @@ class Manifest:
         return sorted(self.sources.get(source, {}))
 
 
-@lru_cache(maxsize=256)
-def _matches_cached(path: str, mtime_ns: int, size: int, content: str, bytes_: str | None) -> bool:
-    p = Path(path)
-    if bytes_ is not None and file_checksum(p) == bytes_:
-        return True
-    return content_digest(p) == content
-
-
 def _matches(path: Path, content: str, bytes_: str | None) -> bool:
-    st = path.stat()
-    return _matches_cached(str(path), st.st_mtime_ns, st.st_size, content, bytes_)
+    # the bytes digest is cheap; decode only when the bytes differ (a re-encoded file)
+    if bytes_ is not None and file_checksum(path) == bytes_:
+        return True
+    return content_digest(path) == content
 
 
 def load_manifest(dataset: str) -> Manifest | None:

@@ -39,7 +39,7 @@ def format_table(rows: list[dict], columns: list[str]) -> str:
 # ------------------------------------------------------------------ datasets
 def _datasets(args) -> int:
     from .data import dataset_names, get_dataset
-    from .data.stats import dataset_stats
+    from .data.stats import split_stats
     from .splits import get_split
 
     rows = []
@@ -61,7 +61,7 @@ def _datasets(args) -> int:
             "available": "yes" if reason is None else f"no: {reason}",
         }
         if args.stats and reason is None:
-            splits = dataset_stats(name)["splits"]
+            splits = split_stats(get_split(name))["splits"]
             row["objects train/val/test"] = "/".join(str(splits[k]["objects"]) for k in ("train", "val", "test"))
         rows.append(row)
     cols = list(rows[0]) if rows else []

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 import bench.book.cards as cards
 from bench.book.staging import Context, Stage
+from bench.book import dataset_stats
 from bench.data import DataError, get_dataset
+from bench.data.stats import split_stats
+from bench.splits import get_split
 
 DATASET = "synth-lyso-easy"  # the dataset of the `no_run_stage` fixture (conftest.py)
 
@@ -32,3 +37,10 @@ def test_a_dataset_without_a_split_says_why_on_its_card(tmp_path, monkeypatch):
     assert cards.stats_cached(ctx, DATASET) is None
     card = cards.dataset_card(ctx, get_dataset(DATASET), None)
     assert "no split file (test)" in card and "no counts are shown" in card
+
+
+def test_the_book_counts_a_dataset_by_name_through_its_committed_split(monkeypatch, tmp_path):
+    assert dataset_stats(DATASET) == split_stats(get_split(DATASET))
+    monkeypatch.setattr("bench.splits.splits_dir", lambda: tmp_path)
+    with pytest.raises(DataError, match="no split file"):
+        dataset_stats(DATASET)

@@ -45,9 +45,9 @@ Modules, each importing only those above it:
 
 from __future__ import annotations
 
-from ..data.stats import dataset_stats
 from . import cli  # noqa: F401 - registers the ``bench book`` command
 from .build import HTML_DIR, STAGE_DIR, BookBuild, BookBuildError, build_book, jupyter_book_build, stage_book
+from .cards import dataset_stats
 
 __all__ = [
     "BookBuild",

@@ -14,7 +14,7 @@ from typing import Sequence
 from tqdm.auto import tqdm
 
 from ..data import DataError, get_dataset
-from ..data.stats import dataset_stats
+from ..data.stats import split_stats
 from ..runner.provenance import code_version
 from ..splits import get_split
 from ..viz import CHANNEL_COLORS
@@ -22,7 +22,7 @@ from .figures import is_rgb, sample_figure
 from .markup import slug, swatch
 from .staging import Context
 
-__all__ = ["render_dataset_pages", "dataset_card", "stats_cached", "channel_legend"]
+__all__ = ["dataset_stats", "render_dataset_pages", "dataset_card", "stats_cached", "channel_legend"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,17 @@ HOW_TO_GET = {
 }
 
 
+def dataset_stats(name: str, *, progress: bool = False) -> dict:
+    """:func:`bench.data.stats.split_stats` of a dataset's committed split, by name.
+
+    Raises
+    ------
+    bench.data.DataError
+        If the dataset has no valid split file.
+    """
+    return split_stats(get_split(name), progress=progress)
+
+
 def channel_legend(channels: Sequence[str]) -> str:
     """Words for the colours :func:`bench.viz.composite` gives the channels."""
     if len(channels) == 1:
@@ -57,7 +68,7 @@ def channel_legend(channels: Sequence[str]) -> str:
 
 
 def stats_cached(ctx: Context, name: str) -> dict | None:
-    """:func:`bench.data.stats.dataset_stats`, cached under ``_build/book-cache`` by data and code
+    """:func:`bench.data.stats.split_stats`, cached under ``_build/book-cache`` by data and code
     hash (:func:`bench.runner.provenance.code_version` of the code outside the method families).
 
     ``None`` when the dataset has no valid split; the reason is kept in ``ctx.stats_errors``.
@@ -84,7 +95,7 @@ def stats_cached(ctx: Context, name: str) -> dict | None:
         stats = json.loads(cache.read_text())
     else:
         t = time.perf_counter()
-        stats = dataset_stats(name)
+        stats = split_stats(sp)
         logger.info("counted objects of %s in %.1f s", name, time.perf_counter() - t)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(cache.name + ".tmp")

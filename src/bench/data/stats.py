@@ -1,22 +1,34 @@
 """Statistics of a dataset: images, annotated objects, classes and pixel fractions per split.
 
 One implementation for everything that describes a dataset: ``bench datasets
---stats`` and the dataset cards of the book (:mod:`bench.book.cards`). It reads the
-samples named by the dataset's committed split (:mod:`bench.splits`), so it sits
-just above the split layer; :mod:`bench.data` itself does not import it.
+--stats`` and the dataset cards of the book (:mod:`bench.book.cards`). It is handed
+the split (:func:`bench.splits.get_split`) rather than reading it, so that the data
+layer does not import the split layer above it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
-from ..splits import SPLITS, get_split, iter_split
 from .base import get_dataset
 from .sample import DatasetInfo, Sample
 
-__all__ = ["sample_stats", "dataset_stats"]
+__all__ = ["sample_stats", "split_stats"]
+
+
+class _SplitLike(Protocol):
+    """What :func:`split_stats` reads of a :class:`bench.splits.Split`."""
+
+    dataset: str
+    rule: str
+    sha256: str
+
+    def ids(self, which: str) -> Sequence[str]: ...
+
+    def sizes(self) -> dict[str, int]: ...
 
 
 def sample_stats(samples: Iterable[Sample], info: DatasetInfo) -> dict[str, Any]:
@@ -53,8 +65,15 @@ def sample_stats(samples: Iterable[Sample], info: DatasetInfo) -> dict[str, Any]
     return out
 
 
-def dataset_stats(name: str, *, progress: bool = False) -> dict[str, Any]:
+def split_stats(split: _SplitLike, *, progress: bool = False) -> dict[str, Any]:
     """Images, objects and classes per split of a dataset (loads every sample once).
+
+    Parameters
+    ----------
+    split : bench.splits.Split
+        The dataset's split (:func:`bench.splits.get_split`).
+    progress : bool, optional
+        Show a progress bar per split.
 
     Returns
     -------
@@ -63,25 +82,21 @@ def dataset_stats(name: str, *, progress: bool = False) -> dict[str, Any]:
         "pixels": {name: fraction}, "shapes": [[y, x], ...]}}, "rule", "sha256"}``.
         Only split sizes (``images``) when the dataset is unavailable here.
 
-    Raises
-    ------
-    bench.data.DataError
-        If the dataset has no valid split file.
-
     Examples
     --------
-    >>> stats = dataset_stats("synth-lyso-easy")
+    >>> from bench.splits import get_split
+    >>> stats = split_stats(get_split("synth-lyso-easy"))
     >>> [(k, v["images"]) for k, v in stats["splits"].items()]
     [('train', 24), ('val', 6), ('test', 10)]
     >>> sum(stats["splits"]["test"]["classes"].values()) == stats["splits"]["test"]["objects"]
     True
     """
-    ds = get_dataset(name)
-    sp = get_split(name)
-    out: dict[str, Any] = {"rule": sp.rule, "sha256": sp.sha256, "splits": {}}
-    for split in SPLITS:
-        entry: dict[str, Any] = {"images": len(sp.ids(split))}
+    ds = get_dataset(split.dataset)
+    out: dict[str, Any] = {"rule": split.rule, "sha256": split.sha256, "splits": {}}
+    for which, n in split.sizes().items():
+        entry: dict[str, Any] = {"images": n}
         if ds.available:
-            entry.update(sample_stats(iter_split(name, split, progress=progress), ds.info))
-        out["splits"][split] = entry
+            ids = tqdm(split.ids(which), desc=f"{split.dataset}/{which}", disable=not progress, leave=False)
+            entry.update(sample_stats((ds.load(i) for i in ids), ds.info))
+        out["splits"][which] = entry
     return out

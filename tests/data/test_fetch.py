@@ -175,11 +175,12 @@ def test_fetch_gowt1_against_mirror_content_digests(offline_env, server, monkeyp
     mirror = offline_env / "mirror" / "gowt1"
     (mirror / "images").mkdir(parents=True)
     (mirror / "masks").mkdir()
-    for t in (1, 2, 3):
-        tifffile.imwrite(mirror / "images" / f"t{t:02d}.tif", tifffile.imread(tree / "01" / f"t{t:03d}.tif"),
+    # its frames come from sequence 01, except t02, which is frame 2 of sequence 02
+    for t, seq in ((1, "01"), (2, "02"), (3, "01")):
+        tifffile.imwrite(mirror / "images" / f"t{t:02d}.tif", tifffile.imread(tree / seq / f"t{t:03d}.tif"),
                          compression="zlib")
         tifffile.imwrite(mirror / "masks" / f"man_seg{t:02d}.tif",
-                         tifffile.imread(tree / "01_GT" / "SEG" / f"man_seg{t:03d}.tif"), compression="zlib")
+                         tifffile.imread(tree / f"{seq}_GT" / "SEG" / f"man_seg{t:03d}.tif"), compression="zlib")
     monkeypatch.setenv("BENCH_SHARED_DATA", str(offline_env / "mirror"))
     _write_split(offline_env / "splits", "gowt1", {"train": ["t01"], "val": ["t02"], "test": ["t03"]})
     write_manifests("gowt1", ["t01", "t02", "t03"])  # mirror + upstream content digests copied
@@ -193,6 +194,7 @@ def test_fetch_gowt1_against_mirror_content_digests(offline_env, server, monkeyp
     fetch("gowt1", base_url=server.url, progress=False)
     ds = get_dataset("gowt1")
     assert ds.source == "upstream" and ds.sample_ids() == ["t01", "t02", "t03"]
+    assert ds.pairs["t02"][0].parent.name == "02" and ds.pairs["t03"][0].parent.name == "01"
     assert ds.load("t02").n_objects == 3
     full = get_dataset("gowt1-full")
     assert full.sample_ids() == ["01_t001", "01_t002", "01_t003", "02_t002", "02_t004"]

@@ -35,7 +35,7 @@ from ..paths import splits_dir
 from .download import file_checksum
 from .io import DataError
 
-__all__ = ["Manifest", "content_digest", "manifest_path", "load_manifest", "file_entry"]
+__all__ = ["Manifest", "content_digest", "entry_matches", "manifest_path", "load_manifest", "file_entry"]
 
 _IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff")
 
@@ -121,7 +121,7 @@ class Manifest:
         entry = entries.get(sample_id, {}).get(role)
         if entry is None:
             return
-        if _matches(Path(path), entry["content"], entry.get("bytes")):
+        if entry_matches(path, entry):
             return
         raise DataError(
             f"{path}: {role} of sample {sample_id!r} ({self.dataset}, {source}) differs from the "
@@ -135,11 +135,12 @@ class Manifest:
         return sorted(self.sources.get(source, {}))
 
 
-def _matches(path: Path, content: str, bytes_: str | None) -> bool:
+def entry_matches(path: str | Path, entry: dict) -> bool:
+    """Whether a file matches a manifest entry (its bytes, else its decoded content)."""
     # the bytes digest is cheap; decode only when the bytes differ (a re-encoded file)
-    if bytes_ is not None and file_checksum(path) == bytes_:
+    if entry.get("bytes") is not None and file_checksum(path) == entry["bytes"]:
         return True
-    return content_digest(path) == content
+    return content_digest(path) == entry["content"]
 
 
 def load_manifest(dataset: str) -> Manifest | None:

@@ -24,6 +24,7 @@ import json
 from ..paths import splits_dir
 from .files import SourcedDataset, hash_split
 from .io import DataError
+from .manifest import entry_matches
 from .sample import DatasetInfo
 
 __all__ = ["NIH3T3", "NIH3T3Full", "GOWT1", "GOWT1Full", "NIH3T3_TOP", "GOWT1_TOP"]
@@ -198,11 +199,11 @@ class GOWT1(SourcedDataset):
     """Cell Tracking Challenge Fluo-N2DH-GOWT1: the 6 mirrored frames.
 
     From the mirror: ``images/t<NN>.tif`` + ``masks/man_seg<NN>.tif``. From
-    upstream: frame ``t<NN>`` is read as sequence ``01``, frame ``NN``
-    (``01/t0NN.tif`` + ``01_GT/SEG/man_seg0NN.tif``) and must have the same
-    pixels as the mirror (the committed content digests). That the mirror's
-    frames are sequence 01 is an assumption checked only against the digests
-    once someone fetches the archive.
+    upstream: frame ``t<NN>`` is frame ``NN`` of sequence ``01``
+    (``01/t0NN.tif`` + ``01_GT/SEG/man_seg0NN.tif``), or of sequence ``02``
+    where that one holds the mirror's pixels (the mirror's file names do not
+    say which sequence they come from); either way it must have the same
+    pixels as the mirror (the committed content digests).
     """
 
     dataset_name = "gowt1"
@@ -244,8 +245,20 @@ class GOWT1(SourcedDataset):
         return pairs
 
     def _upstream_pairs(self):
-        frames = _ctc_sequence(self.root / GOWT1_TOP, "01")
-        return {f"t{frame:02d}": pair for frame, pair in frames.items()}
+        root = self.root / GOWT1_TOP
+        seqs = {s: _ctc_sequence(root, s) for s in ("01", "02") if (root / f"{s}_GT" / "SEG").is_dir()}
+        pairs = {f"t{frame:02d}": pair for frame, pair in seqs.get("01", {}).items()}
+        wanted = self.manifest.sources.get("upstream", {}) if self.manifest is not None else {}
+        for sid, entry in wanted.items():
+            m = _FRAME_RE.match(sid)
+            if m is None or "image" not in entry:
+                continue
+            for seq in ("01", "02"):
+                pair = seqs.get(seq, {}).get(int(m[1]))
+                if pair is not None and entry_matches(pair[0], entry["image"]):
+                    pairs[sid] = pair
+                    break
+        return pairs
 
     def split_rule(self):
         ids = sorted(self.sample_ids(), key=lambda s: int(s[1:]))

@@ -116,6 +116,15 @@ def test_complete_part_file_gets_416_and_is_verified(tmp_path, served):
     assert dest.read_bytes() == PAYLOAD
 
 
+def test_part_file_longer_than_the_file_is_thrown_away(tmp_path, served):
+    (tmp_path / "f.bin.part").write_bytes(PAYLOAD + b"junk")
+    with pytest.raises(DataError, match=rf"got {len(PAYLOAD) + 4} bytes, expected {len(PAYLOAD)}"):
+        download(served.file_url("file.bin"), tmp_path / "f.bin", progress=False)
+    assert not (tmp_path / "f.bin.part").exists() and not (tmp_path / "f.bin").exists()
+    download(served.file_url("file.bin"), tmp_path / "f.bin", progress=False)
+    assert (tmp_path / "f.bin").read_bytes() == PAYLOAD
+
+
 def test_stale_final_file_with_wrong_checksum_is_downloaded_again(tmp_path, served):
     dest = tmp_path / "f.bin"
     dest.write_bytes(b"stale")

@@ -179,13 +179,18 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     done = part.stat().st_size if part.is_file() else 0
-    headers = {"Range": f"bytes={done}-"} if done else {}
+    # identity: byte counts and Range offsets refer to the file itself, never to a gzip of it
+    headers = {"Accept-Encoding": "identity"}
+    if done:
+        headers["Range"] = f"bytes={done}-"
     total: int | None = None
     try:
         with requests.get(url, stream=True, headers=headers, timeout=timeout) as r:
             if r.status_code == 416 and done:
-                # the server has nothing past what we hold: the .part is complete (or too long)
-                total = done
+                # the server has nothing past what we hold: the .part is complete, or longer
+                # than the file (``Content-Range: bytes */<size>`` says which)
+                full = r.headers.get("Content-Range", "").rpartition("/")[2]
+                total = int(full) if full.isdigit() else done
             elif r.status_code in (200, 206):
                 if r.status_code == 206:
                     start, total = _content_range(r.headers.get("Content-Range", ""), url)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -211,3 +212,49 @@ def test_every_shard_records_the_same_partition(absent_config, tmp_path):
         mine = {k for k, v in p["plan"].items() if v["shard"] == p["index"]}
         assert set(json.loads((d / "manifest.json").read_text())["cells"]) == mine
     assert {v["shard"] for v in plans[0]["plan"].values()} == {1, 2, 3}  # 6 cells of 30 s over 3 shards
+
+
+# ------------------------------------------------------------- command line
+def _write_config(cfg, tmp_path) -> Path:
+    import yaml
+
+    path = tmp_path / f"{cfg.name}.yaml"
+    path.write_text(yaml.safe_dump(cfg.to_dict()))
+    return path
+
+
+def test_cli_dry_run_prints_the_estimate_of_every_shard(absent_config, tmp_path, capsys):
+    from bench.cli import main
+
+    path = _write_config(absent_config, tmp_path)
+    assert main(["run", str(path), "--dry-run", "--shard", "2/3", "--jobs", "1", "--root", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "estimated wall time per shard (1 cell at a time" in out
+    rows = re.findall(r"^\| (\d)/3( \(this one\))? +\| (\d+) +\| (\d+ h \d+ min) +\| (\d+ h \d+ min) +\|$", out, re.M)
+    assert [(r[0], bool(r[1])) for r in rows] == [("1", False), ("2", True), ("3", False)]
+    assert all(int(r[2]) == 2 for r in rows)  # 6 cells of 30 s: two per shard, 1 min each
+    assert all(r[4] == "0 h 01 min" for r in rows)
+    assert "-shard2of3" in out.splitlines()[0]
+    listed = re.findall(r"^\| (nih3t3__\S+)", out, re.M)
+    assert len(listed) == 2  # only this shard's cells
+
+
+def test_cli_rejects_a_bad_shard(absent_config, tmp_path, capsys):
+    from bench.cli import main
+
+    path = _write_config(absent_config, tmp_path)
+    assert main(["run", str(path), "--dry-run", "--shard", "4/3"]) == 2
+    assert "1 <= K <= N, got 4/3" in capsys.readouterr().err
+
+
+def test_cli_merge_reports_a_missing_shard(absent_config, tmp_path, capsys):
+    from bench.cli import main
+
+    root = tmp_path / "runs"
+    dirs = _shards(absent_config, root, ks=(1, 2))
+    assert main(["merge", *map(str, dirs), "--into", "all", "--root", str(root), "--shards", "3"]) == 0
+    captured = capsys.readouterr()
+    assert f"merged shards [1, 2] of 3 into {root / 'all'} (6 cells)" in captured.out
+    assert "missing shards [3]; 2 cells recorded as missing" in captured.err
+    assert main(["merge", str(dirs[0]), "--into", "all", "--root", str(root)]) == 2  # `all` is taken
+    assert "already exists and is not empty" in capsys.readouterr().err

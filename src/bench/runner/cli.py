@@ -128,7 +128,7 @@ def _dry_run(config, args, shard, jobs: int) -> None:
         return f"{int(s // 3600)} h {int(s % 3600 // 60):02d} min"
 
     summary = shard_summary(estimates, assignment, count, jobs)
-    print(f"\nestimated wall time per shard ({jobs} cells at a time; priors per cell: "
+    print(f"\nestimated wall time per shard ({jobs} cell{'s' if jobs != 1 else ''} at a time; priors per cell: "
           + ", ".join(f"{k} {v:g} s" for k, v in PRIOR_SECONDS.items())
           + "; a cell its method declines: 0 s)")
     print(format_table([{"shard": r["shard"] + (" (this one)" if shard is not None and r["shard"] == str(shard) else ""),

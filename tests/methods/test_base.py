@@ -138,3 +138,11 @@ def test_skip_reports_task_mismatch_and_missing_dependency():
         "missing dependency: a_module_that_does_not_exist_42 (pip install 'bench[torch]')"
     )
     assert _Threshold().skip(info2) is None
+
+
+def test_label_names_the_preset_the_parameters_come_from():
+    m = get_method("unet_mdl")
+    assert m.id == "unet[recipe=cdl]"
+    assert m.label == "unet_mdl"
+    assert get_method("unet_cdl").label == "unet_cdl"
+    assert get_method("unet[recipe=cdl,depth=3]").label == "unet[depth=3,recipe=cdl]"

@@ -393,15 +393,15 @@ def test_code_version_covers_the_method_modules_a_family_imports(monkeypatch):
     import bench.runner.provenance as prov
 
     imports = prov._family_imports()  # read from the real package
-    assert {"classical", "_zoom"} <= imports["stardist_"] and {"classical", "_zoom"} <= imports["cellpose_"]
-    assert "unet" not in imports["stardist_"]
+    assert {"classical", "_zoom"} <= imports["stardist"] and {"classical", "_zoom"} <= imports["cellpose"]
+    assert "unet" not in imports["stardist"]
 
     files = {"methods/base.py": "a", "methods/_zoom.py": "b", "methods/classical/objects.py": "c",
-             "methods/stardist_/method.py": "d", "methods/unet/method.py": "e"}
+             "methods/stardist/method.py": "d", "methods/unet/method.py": "e"}
     monkeypatch.setattr(prov, "_source_digests", lambda: dict(files))
-    v_sd, v_unet = prov.code_version(["stardist_"]), prov.code_version(["unet"])
+    v_sd, v_unet = prov.code_version(["stardist"]), prov.code_version(["unet"])
     files["methods/classical/objects.py"] = "c2"
-    assert prov.code_version(["stardist_"]) != v_sd and prov.code_version(["unet"]) == v_unet
-    v_sd = prov.code_version(["stardist_"])
+    assert prov.code_version(["stardist"]) != v_sd and prov.code_version(["unet"]) == v_unet
+    v_sd = prov.code_version(["stardist"])
     files["methods/_zoom.py"] = "b2"
-    assert prov.code_version(["stardist_"]) != v_sd and prov.code_version(["unet"]) == v_unet
+    assert prov.code_version(["stardist"]) != v_sd and prov.code_version(["unet"]) == v_unet

@@ -203,6 +203,18 @@ class Method(abc.ABC):
         """Deterministic id: ``name`` plus non-default parameters, sorted."""
         return format_method_id(self.name, self.param_dict(non_default=True))
 
+    @property
+    def label(self) -> str:
+        """Name for progress bars and logs: the preset whose parameters these
+        are exactly (``unet_mdl``, whose :attr:`id` is ``unet[recipe=cdl]``),
+        else :attr:`id`."""
+        mine = self.param_dict()
+        for preset, params in sorted(self.presets.items()):
+            theirs = self.Params(**params)
+            if all(getattr(theirs, k) == v for k, v in mine.items()):
+                return preset
+        return self.id
+
     def param_dict(self, *, non_default: bool = False) -> dict[str, Any]:
         out = {}
         default = self.Params()

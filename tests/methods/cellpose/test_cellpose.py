@@ -9,8 +9,8 @@ import pytest
 
 from bench.data import Sample, get_dataset
 from bench.methods import Method, get_method
-from bench.methods.cellpose_ import PROFILES, choose_channels, to_cellpose_planes
-from bench.methods.cellpose_ import weights as W
+from bench.methods.cellpose import PROFILES, choose_channels, to_cellpose_planes
+from bench.methods.cellpose import weights as W
 
 HAVE_CELLPOSE = all(importlib.util.find_spec(m) is not None for m in ("torch", "cellpose"))
 needs_cellpose = pytest.mark.skipif(not HAVE_CELLPOSE, reason="torch/cellpose not installed (pip install 'bench[torch]')")
@@ -27,7 +27,7 @@ def no_download(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", guard)
     monkeypatch.setattr(urllib.request, "urlopen", guard)
     if HAVE_CELLPOSE:
-        from bench.methods.cellpose_.method import import_cellpose
+        from bench.methods.cellpose.method import import_cellpose
 
         models, _, _ = import_cellpose()
         import cellpose.utils
@@ -165,7 +165,7 @@ def test_fitting_without_weights_raises_instead_of_downloading(no_weights_anywhe
 
 @needs_cellpose
 def test_constructing_models_never_downloads(no_weights_anywhere, no_download, tmp_path):
-    from bench.methods.cellpose_.method import import_cellpose
+    from bench.methods.cellpose.method import import_cellpose
 
     models, _, _ = import_cellpose()
     models.CellposeModel(gpu=False, pretrained_model=False, nchan=2)
@@ -179,7 +179,7 @@ def test_pretrained_path_runs_from_a_local_file(tmp_path, no_download):
     """A (random) network saved under Cellpose's file name stands in for real weights."""
     import torch
 
-    from bench.methods.cellpose_.method import import_cellpose
+    from bench.methods.cellpose.method import import_cellpose
 
     models, _, _ = import_cellpose()
     torch.manual_seed(0)
@@ -301,7 +301,7 @@ def test_threshold_grid_equals_cellposes_mask_computation_pair_by_pair(resize):
     also when the masks are resized to the image's size afterwards (``resample=False``)."""
     from cellpose import dynamics
 
-    from bench.methods.cellpose_.method import MAX_SIZE_FRACTION, MIN_SIZE, masks_for_thresholds
+    from bench.methods.cellpose.method import MAX_SIZE_FRACTION, MIN_SIZE, masks_for_thresholds
 
     rng = np.random.default_rng(3)
     ds = get_dataset("synth-cells-easy")

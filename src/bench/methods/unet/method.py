@@ -392,7 +392,7 @@ class UNetMethod(Method):
         hist = train_loop(
             model, sampler, budget, loss=p.loss, weights=weights,
             augmentation=Augmentation() if p.augment else None, rng=rng, device=device,
-            desc=f"{self.id} train",
+            desc=f"{self.label} train",
         )
         model.eval()
         self.model = model

@@ -327,7 +327,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
         with _quiet():
             model = StarDist2D(config, name=None, basedir=None)
             model.prepare_for_training()
-        progress = _TqdmCallback(budget.epochs * budget.steps_per_epoch, desc="stardist")
+        progress = _TqdmCallback(budget.epochs * budget.steps_per_epoch, desc=f"{self.label} train")
         model.callbacks.append(progress.callback(keras))
         t0 = time.perf_counter()
         try:

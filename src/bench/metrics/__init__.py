@@ -17,12 +17,18 @@ Detection against boxes
     :func:`boxes_from_labels`, :func:`match_boxes`, :func:`detection_metrics`.
 Semantic segmentation
     :func:`semantic_metrics`.
+Pixel scores as the papers report them
+    :func:`pixel_counts`, :class:`PixelCounts` (binary foreground IoU / Dice, global /
+    mean / weighted IoU, MATLAB's mean BF score), :func:`bf_tolerance`,
+    :func:`cellular_scores`.
 Per-object classification
     :func:`classification_metrics` on objects paired by :func:`matched_pairs`.
 Biological readouts
     :func:`readouts`, :func:`object_features`.
 Uncertainty
-    :func:`bootstrap_ci`.
+    :func:`bootstrap_ci`; of a ranking: :func:`rank_bootstrap` (rank distributions over
+    resampled images), :func:`significance_map` (paired one-sided Wilcoxon tests,
+    :func:`holm`-corrected).
 
 Empty images
 ------------
@@ -63,12 +69,15 @@ from .matching import (
     matched_pairs,
     pool_results,
 )
+from .pixel import BF_TOLERANCE_FRACTION, PixelCounts, bf_tolerance, cellular_scores, pixel_counts
+from .ranking import RankBootstrap, SignificanceMap, holm, rank_bootstrap, rank_scores, significance_map
 from .readouts import ObjectFeatures, ReadoutComparison, object_features, readouts
 from .semantic import PER_CLASS_METRICS, SemanticResult, semantic_metrics
 
 __all__ = [
     "AGGREGATES",
     "APSweep",
+    "BF_TOLERANCE_FRACTION",
     "BootstrapCI",
     "COCO_THRESHOLDS",
     "ClassificationResult",
@@ -78,22 +87,32 @@ __all__ = [
     "MatchResult",
     "ObjectFeatures",
     "PER_CLASS_METRICS",
+    "PixelCounts",
+    "RankBootstrap",
     "ReadoutComparison",
     "SemanticResult",
+    "SignificanceMap",
     "ap_dsb_sweep",
     "average_results",
+    "bf_tolerance",
     "bootstrap_ci",
     "boxes_from_labels",
+    "cellular_scores",
     "classification_metrics",
     "coco_average_precision",
     "ctc_seg",
     "detection_metrics",
+    "holm",
     "match_boxes",
     "match_dataset",
     "match_instances",
     "matched_pairs",
     "object_features",
+    "pixel_counts",
     "pool_results",
+    "rank_bootstrap",
+    "rank_scores",
     "readouts",
     "semantic_metrics",
+    "significance_map",
 ]

@@ -49,9 +49,9 @@ def test_thresholds_are_the_union_of_f1_and_ap_sweeps():
 
 
 def test_tasks_scored_follow_the_dataset():
-    assert tasks_scored(LYSO) == ("instance", "classification", "readouts", "images")
+    assert tasks_scored(LYSO) == ("instance", "classification", "readouts", "pixels", "images")
     assert tasks_scored(BOXES) == ("detection", "readouts", "images")
-    assert tasks_scored(PIXELS) == ("semantic", "images")
+    assert tasks_scored(PIXELS) == ("semantic", "pixels", "images")
 
 
 def test_instance_rows_hold_raw_counts_worked_by_hand():
@@ -111,6 +111,27 @@ def test_semantic_rows_are_the_full_confusion_matrix():
     assert cm.tolist() == [[2, 0, 0], [0, 2, 2], [0, 0, 2]]
     with pytest.raises(ValueError, match="pixel class 3"):
         score_image(truth, Prediction(labels=sem_p + 1), info=PIXELS)
+
+
+def test_pixel_rows_binary_foreground_worked_by_hand():
+    truth = _sample(Y_TRUE, channels=("dna",))
+    rows = {r["class_id"]: r for r in score_image(truth, Prediction(labels=Y_PRED), info=NUCLEI)["pixels"]}
+    # foreground: true 8 px, predicted 10 px, shared 6; background the complement (32 px in all)
+    assert (rows[1]["tp"], rows[1]["fp"], rows[1]["fn"], rows[1]["tn"]) == (6, 4, 2, 20)
+    assert (rows[0]["tp"], rows[0]["fp"], rows[0]["fn"], rows[0]["tn"]) == (20, 2, 4, 6)
+    # MATLAB bfscore's default tolerance: 0.75 % of the diagonal of a 4 x 8 image
+    assert rows[1]["bf_tolerance"] == pytest.approx(0.0075 * np.hypot(4, 8))
+    # inner boundaries, the image border not counting as outside: each 2x2 block in a corner
+    # loses its corner pixel (true 3 + 4, predicted 3 + 2 + 3)
+    assert rows[1]["bf_true"] == 7 and rows[1]["bf_pred"] == 8
+
+
+def test_pixel_rows_of_a_semantic_dataset_follow_its_classes():
+    sem_t = np.array([[0, 1, 1, 2]] * 2, np.int32)
+    sem_p = np.array([[0, 1, 2, 2]] * 2, np.int32)
+    truth = Sample(name="s", image=np.zeros((2, 4, 2), np.float32), channels=("gfp", "rfp"), semantic=sem_t)
+    rows = score_image(truth, Prediction(labels=sem_p), info=PIXELS)["pixels"]
+    assert [(r["class_id"], r["tp"], r["fp"], r["fn"]) for r in rows] == [(0, 2, 0, 0), (1, 2, 0, 2), (2, 2, 2, 0)]
 
 
 def test_score_predictions_builds_tables_with_image_column():

@@ -33,6 +33,13 @@ Tables (columns beyond ``image``, the sample name):
     area (``area_w1``, pixels) and circularity (``circularity_w1``), stored as
     ``true = 0``, ``pred = distance`` so that ``|pred - true|`` is the error of
     every readout.
+``pixels`` -- datasets with the ``instance`` or ``semantic`` task, one row per image
+    and pixel class: ``class_id, tp, fp, fn, tn`` (one-vs-rest pixel counts) and
+    ``bf_pred_matched, bf_pred, bf_true_matched, bf_true, bf_tolerance`` (boundary
+    pixels matched within MATLAB ``bfscore``'s default tolerance, 0.75 % of the image
+    diagonal): the papers' pixel scores (:mod:`bench.metrics.pixel`,
+    :func:`bench.pixel_scores.pixel_scores`). Classes are the dataset's pixel classes
+    for a semantic dataset, background (0) and foreground (1, any object) otherwise.
 ``images`` -- one row per image: ``height, width, n_true, n_pred`` (the caller adds
     ``predict_s``).
 """
@@ -75,7 +82,7 @@ THRESHOLDS: tuple[float, ...] = tuple(sorted(set(F1_THRESHOLDS) | set(AP_THRESHO
 CLASSIFICATION_IOU = 0.5
 
 #: Names of the tables produced by scoring, in a fixed order.
-TABLES = ("instance", "detection", "semantic", "classification", "readouts", "images")
+TABLES = ("instance", "detection", "semantic", "classification", "readouts", "pixels", "images")
 
 _MATCH_COLUMNS = ("threshold", "criterion", "n_true", "n_pred", "tp", "fp", "fn", "sum_matched_iou")
 #: Columns of each table (after ``image``).
@@ -85,6 +92,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "semantic": ("true_class", "pred_class", "n_pixels"),
     "classification": ("true_label", "pred_label", "iou", "true_class", "pred_class"),
     "readouts": ("readout", "true", "pred"),
+    "pixels": ("class_id", "tp", "fp", "fn", "tn", "bf_pred_matched", "bf_pred", "bf_true_matched", "bf_true",
+               "bf_tolerance"),
     "images": ("height", "width", "n_true", "n_pred"),
 }
 
@@ -132,6 +141,8 @@ def tasks_scored(info: DatasetInfo) -> tuple[str, ...]:
         out.append("readouts")
     if "semantic" in info.tasks:
         out.append("semantic")
+    if "semantic" in info.tasks or "instance" in info.tasks:
+        out.append("pixels")
     if "classification" in info.tasks:
         out.append("classification")
     out.append("images")
@@ -227,6 +238,9 @@ def score_image(
         n_true = int(np.count_nonzero(truth.semantic))
         n_pred = int(np.count_nonzero(labels))
 
+    if "pixels" in tables:
+        tables["pixels"] = _pixel_rows(truth, labels, info)
+
     tables["images"] = [
         {"height": int(truth.shape[0]), "width": int(truth.shape[1]), "n_true": int(n_true), "n_pred": int(n_pred)}
     ]
@@ -257,6 +271,21 @@ def _semantic_rows(y_true: np.ndarray, y_pred: np.ndarray, info: DatasetInfo) ->
         {"true_class": int(i), "pred_class": int(j), "n_pixels": int(cm[i, j])}
         for i in range(n_classes)
         for j in range(n_classes)
+    ]
+
+
+def _pixel_rows(truth: Sample, labels: np.ndarray, info: DatasetInfo) -> list[dict]:
+    from .metrics.pixel import bf_tolerance, pixel_counts
+
+    tol = bf_tolerance(truth.shape[:2])
+    if "semantic" in info.tasks:
+        c = pixel_counts(truth.semantic, labels, n_classes=len(info.semantic_names), boundary_tolerance=tol)
+    else:
+        c = pixel_counts(truth.labels, labels, binary=True, boundary_tolerance=tol)
+    names = TABLE_COLUMNS["pixels"][1:-1]
+    return [
+        {"class_id": k, **{n: int(v) for n, v in zip(names, row)}, "bf_tolerance": float(tol)}
+        for k, row in enumerate(c.counts[0].tolist())
     ]
 
 

@@ -125,3 +125,12 @@ def test_significance_and_holm_reject_bad_input():
         significance_map({"a": [1.0]}, alpha=0.0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         holm([0.5, 1.5])
+
+
+def test_array_items_are_resampled_like_lists():
+    rng = np.random.default_rng(4)
+    a, b = rng.uniform(size=(7, 2)), rng.uniform(size=(7, 2))
+    stat = lambda x: float(np.asarray(x).sum(axis=0)[0] / max(np.asarray(x).sum(axis=0)[1], 1e-9))  # noqa: E731
+    r1 = rank_bootstrap({"a": a, "b": b}, stat, n_resamples=64, rng=5)
+    r2 = rank_bootstrap({"a": list(a), "b": list(b)}, stat, n_resamples=64, rng=5)
+    np.testing.assert_array_equal(r1.resampled_ranks, r2.resampled_ranks)

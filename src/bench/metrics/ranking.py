@@ -121,14 +121,16 @@ def rank_bootstrap(
 
     Parameters
     ----------
-    per_image : mapping of str to sequence
+    per_image : mapping of str to sequence or ndarray
         For each method, one item per test image, the images in the same order
         for every method (paired): numbers, :class:`bench.metrics.MatchResult`,
-        whatever `statistic` aggregates.
+        whatever `statistic` aggregates. An ndarray (first axis = images) is
+        resampled by indexing, and `statistic` then receives an ndarray (fast:
+        e.g. per-image counts summed by the statistic).
     statistic : callable
-        ``statistic(items) -> float``: the score of one method from a list of its
-        per-image items, computed as the leaderboard computes it (e.g.
-        ``lambda rs: pool_results(rs).f1`` for the pooled F1).
+        ``statistic(items) -> float``: the score of one method from a list (or
+        array) of its per-image items, computed as the leaderboard computes it
+        (e.g. ``lambda rs: pool_results(rs).f1`` for the pooled F1).
     higher_is_better : bool, optional
         Direction of the score.
     n_resamples : int, optional
@@ -161,7 +163,7 @@ def rank_bootstrap(
     if not isinstance(per_image, Mapping) or not per_image:
         raise TypeError("`per_image` must be a non-empty mapping of method name to per-image items")
     methods = tuple(str(k) for k in per_image)
-    items = [list(v) for v in per_image.values()]
+    items = [v if isinstance(v, np.ndarray) else list(v) for v in per_image.values()]
     n = len(items[0])
     if n == 0:
         raise ValueError("`per_image` must hold at least one image per method, got none")
@@ -180,7 +182,7 @@ def rank_bootstrap(
     gen = np.random.default_rng(rng)
     scores = np.array([float(statistic(it)) for it in items])
     idx = gen.integers(0, n, (int(n_resamples), n))
-    boot = np.array([[float(statistic([it[i] for i in row])) for it in items] for row in idx])
+    boot = np.array([[float(statistic(_take(it, row))) for it in items] for row in idx])
     ranks = np.array([rank_scores(b, higher_is_better=higher_is_better) for b in boot], dtype=np.int64)
     return RankBootstrap(
         methods=methods,
@@ -190,6 +192,12 @@ def rank_bootstrap(
         n_images=n,
         confidence_level=float(confidence_level),
     )
+
+
+def _take(items, rows: np.ndarray):
+    if isinstance(items, np.ndarray):
+        return items[rows]
+    return [items[i] for i in rows]
 
 
 def holm(pvalues) -> np.ndarray:

@@ -120,14 +120,14 @@ def test_threshold_maker_keeps_each_disc_and_its_blur_halo_only():
     th = fit_box_threshold([s])
     assert th.plane == "0" and th.youden_j > 0.5
     made = box_label_image(s.boxes, s.shape, maker="threshold", image=s.image, threshold=th)
-    ell = box_label_image(s.boxes, s.shape, maker="ellipse").labels
+    box = box_label_image(s.boxes, s.shape, maker="box").labels
     assert made.n_fallback == 0
     for k in (1, 2):
         disc = s.labels == k
         # the whole disc, nothing beyond the reach of the plane's smoothing (sigma 1 px, truncated at 4 px)
         assert (made.labels[disc] == k).all()
         assert not ((made.labels == k) & ~ndi.binary_dilation(disc, np.ones((3, 3)), iterations=4)).any()
-        assert (made.labels == k).sum() < (ell == k).sum()
+        assert (made.labels == k).sum() < (box == k).sum()
 
 
 def test_threshold_maker_falls_back_to_the_ellipse_where_nothing_passes():

@@ -85,7 +85,8 @@ def versions(venv: Path) -> dict[str, str]:
 
 
 def stamped_ref(notebook: Path) -> str:
-    m = re.search(r'BENCH_REF = "([^"]+)"', notebook.read_text())
+    cells = json.loads(notebook.read_text())["cells"]
+    m = re.search(r'^BENCH_REF = "([^"]+)"', "\n".join("".join(c["source"]) for c in cells), re.M)
     if not m:
         raise ValueError(f"{notebook}: no generated Colab setup cell (run python -m bench.runner.notebooks)")
     return m.group(1)

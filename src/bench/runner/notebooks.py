@@ -85,7 +85,7 @@ if "google.colab" in sys.modules:
     _root = os.environ.get("BENCH_ROOT", "/content/bench")
     if not os.path.isdir(_root):
         _repo = os.environ.get("BENCH_REPO", "https://github.com/autophagy-bench/bench")
-        subprocess.run(["git", "clone", "-q", "--depth", "1", "--branch", BENCH_REF, _repo, _root], check=True)
+        subprocess.run(["git", "-c", "advice.detachedHead=false", "clone", "-q", "--depth", "1", "--branch", BENCH_REF, _repo, _root], check=True)
     if os.path.join(_root, "src") not in sys.path:
         sys.path.insert(0, os.path.join(_root, "src"))
     from bench.colab import setup

@@ -205,12 +205,12 @@ def checkout(root: Path, ref: str, *, run: Runner = subprocess.run) -> tuple[str
     res = run(["git", "-C", str(root), "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
               capture_output=True, text=True)
     if res.returncode != 0:
-        _git(root, "fetch", "-q", "--depth", "1", "origin", f"+refs/tags/{ref}:refs/tags/{ref}", run=run) \
-            if not re.fullmatch(r"[0-9a-f]{7,40}", ref) else _git(root, "fetch", "-q", "origin", ref, run=run)
+        what = ref if re.fullmatch(r"[0-9a-f]{7,40}", ref) else f"+refs/tags/{ref}:refs/tags/{ref}"
+        run(["git", "-C", str(root), "fetch", "-q", "--depth", "1", "origin", what], capture_output=True, text=True)
         res = run(["git", "-C", str(root), "rev-parse", "--verify", "-q", f"{ref}^{{commit}}"],
                   capture_output=True, text=True)
         if res.returncode != 0:
-            raise ValueError(f"`ref` {ref!r} does not exist in {root}'s origin")
+            raise ValueError(f"`ref` {ref!r} does not exist in {root} nor in its origin")
     commit = res.stdout.strip()
     if commit == head:
         return commit, False
@@ -243,11 +243,12 @@ def _pip_install(root: Path, lines: list[str], *, run: Runner) -> subprocess.Com
 
 
 def install(root: Path, *, run: Runner = subprocess.run,
-            versions: Callable[[], dict[str, str]] = installed_versions) -> tuple[tuple[str, ...], list]:
+            versions: Callable[[], dict[str, str]] | None = None) -> tuple[tuple[str, ...], list]:
     """``pip install -e ROOT[colab]`` holding :data:`HELD`, else :data:`CORE`, else nothing.
 
     Returns the names held and the changed versions (see :func:`changed_versions`).
     """
+    versions = versions or installed_versions
     before = versions()
     errors = []
     for held in (HELD, CORE, ()):

@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 
 from bench.runner.notebooks import (
+    COLAB_GPU,
+    COLAB_REF,
     check_parameters_cell,
     colab_path,
+    colab_setup_cell,
+    colab_url,
     list_notebooks,
     notebook_json,
     notebook_meta,
@@ -52,16 +56,10 @@ def test_notebook_is_thin_parameterised_and_colab_ready(path):
         assert METHOD_PARAMETERS <= set(params), METHOD_PARAMETERS - set(params)
     else:
         assert {"limit", "output_dir"} <= set(params)
-    text = path.read_text()
-    badge = f"https://colab.research.google.com/github/autophagy-bench/bench/blob/main/notebooks/colab/{path.stem}.ipynb"
-    assert badge in text
+    assert colab_url(path) in path.read_text()
     cells = _code_cells(nb)
-    install = [c for c in cells if "google.colab" in c.source]
-    assert len(install) == 1 and 'if "google.colab" in sys.modules:' in install[0].source
-    assert cells.index(install[0]) < [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])][0]
+    assert not [c for c in cells if "google.colab" in c.source], "the Colab setup cell is generated, not written"
     for cell in cells:
-        if cell is install[0]:
-            continue
         tree = ast.parse(cell.source)
         kinds = {type(n).__name__ for n in ast.walk(tree)}
         assert not kinds & {"FunctionDef", "AsyncFunctionDef", "ClassDef", "Lambda", "While"}, cell.source
@@ -86,6 +84,39 @@ def test_colab_copies_are_committed_and_in_sync():
     for path in NOTEBOOKS:
         nb = json.loads(colab_path(path).read_text())
         assert any("parameters" in c["metadata"].get("tags", []) for c in nb["cells"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_colab_copy_has_the_setup_cell_after_parameters_and_gpu_where_deep(path):
+    nb = json.loads(colab_path(path).read_text())
+    ids = [c.get("id") for c in nb["cells"]]
+    params = next(i for i, c in enumerate(nb["cells"]) if "parameters" in c["metadata"].get("tags", []))
+    assert ids.index("colab-setup") == params + 1
+    setup = nb["cells"][params + 1]
+    assert "".join(setup["source"]) == colab_setup_cell()
+    assert f'BENCH_REF = "{COLAB_REF}"' in "".join(setup["source"])
+    assert f"/blob/{COLAB_REF}/notebooks/colab/{path.stem}.ipynb" in colab_url(path)
+    deep = path.stem in {"unet", "stardist", "cellpose", "sam"}
+    assert (nb["metadata"].get("accelerator") == "GPU") is deep
+    if deep:
+        assert nb["metadata"]["colab"]["gpuType"] == COLAB_GPU["colab"]["gpuType"]
+
+
+def test_setup_cell_is_stamped_and_rejects_odd_refs():
+    assert 'BENCH_REF = "v9.9.9"' in colab_setup_cell("v9.9.9")
+    kinds = {type(n).__name__ for n in ast.walk(ast.parse(colab_setup_cell()))}
+    assert not kinds & {"FunctionDef", "ClassDef", "Lambda", "While", "For"}  # thin: the logic is in bench.colab
+    with pytest.raises(ValueError, match="`ref`"):
+        colab_setup_cell('v1"; import os')
+
+
+def test_colab_copy_regenerates_stale_badges(tmp_path):
+    src = tmp_path / "x.md"
+    text = (REPO / "notebooks" / "classical.md").read_text().replace(f"/blob/{COLAB_REF}/", "/blob/main/")
+    src.write_text(text)
+    assert sync_colab(root=tmp_path, check=True) == [src, tmp_path / "colab" / "x.ipynb"]
+    assert sync_colab(root=tmp_path)
+    assert colab_url(src) in src.read_text() and sync_colab(root=tmp_path, check=True) == []
 
 
 def test_notebook_json_is_deterministic():

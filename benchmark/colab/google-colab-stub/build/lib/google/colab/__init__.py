@@ -1,0 +1,3 @@
+"""Stub of Colab's ``google.colab``: its presence in ``sys.modules`` is what notebooks test."""
+
+EMULATED = True

@@ -54,8 +54,17 @@
     });
   }
 
+  // a table wider than its box gets a visible cue (bench.css: .bench-scrolls)
+  function markScrolling() {
+    document.querySelectorAll(".bench-table-wrap").forEach(function (w) {
+      w.classList.toggle("bench-scrolls", w.scrollWidth > w.clientWidth + 1);
+    });
+  }
+
   function ready() {
     document.querySelectorAll("table.sortable").forEach(init);
+    markScrolling();
+    window.addEventListener("resize", markScrolling);
   }
 
   if (document.readyState === "loading") {

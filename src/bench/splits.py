@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from tqdm.auto import tqdm
+from .progress import progress_bar
 
 from .data import DataError, Sample, get_dataset
 from .data.base import Dataset
@@ -173,7 +173,7 @@ def iter_split(
         if limit < 1:
             raise ValueError(f"`limit` must be >= 1, got {limit}")
         ids = ids[:limit]
-    for sid in tqdm(ids, desc=f"{dataset}/{split}", disable=not progress, leave=False):
+    for sid in progress_bar(ids, desc=f"{dataset}/{split}", disable=not progress, leave=False):
         yield ds.load(sid)
 
 

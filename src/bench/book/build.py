@@ -20,6 +20,7 @@ from .experiments import render_experiments
 from .facts import book_facts, load_configs, metrics_speed_page, substitute
 from .intro import render_intro, render_methods_table
 from .leaderboards import render_leaderboards
+from .mathjax import vendor_mathjax
 from .notebooks import stage_notebooks
 from .staging import Context, Stage
 
@@ -274,5 +275,6 @@ def stage_book(
     render_leaderboards(ctx)
     render_experiments(ctx)
     stage_notebooks(ctx)
+    vendor_mathjax(st)
     st.prune()
     return st.generated

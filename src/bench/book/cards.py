@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..data import DataError, get_dataset
 from ..data.stats import split_stats
@@ -108,7 +108,7 @@ def stats_cached(ctx: Context, name: str) -> dict | None:
 def render_dataset_pages(ctx: Context) -> None:
     """A card per dataset and the table of all datasets (``book/_generated/datasets_table.md``)."""
     rows = []
-    for name in tqdm(ctx.datasets, desc="book: dataset cards", leave=False, disable=None):
+    for name in progress_bar(ctx.datasets, desc="book: dataset cards", leave=False, disable=None):
         if name.startswith("folder:"):
             continue
         ds = get_dataset(name)

@@ -6,14 +6,14 @@ from typing import Sequence
 
 from ..data import get_dataset
 from ..splits import get_split
-from ..viz import (composite, cost_panels, figure_png, pareto_grid, per_class_bars, png_bytes, score_distribution,
-                   show_truth, threshold_curve)
+from ..viz import (composite, cost_panels, figure_png, pareto_grid, per_class_bars, png_bytes, rank_blobs,
+                   score_distribution, show_truth, significance_grid, threshold_curve)
 from ..viz.encode import downscale_factor, shrink_rgb, to_uint8
 from .markup import slug
 from .staging import Context, ok_points
 
 __all__ = ["is_rgb", "sample_figure", "save_figure", "cost_figure", "overview_pareto", "per_class_figure",
-           "sweep_figure", "distribution_figure"]
+           "sweep_figure", "distribution_figure", "rank_figures"]
 
 
 def is_rgb(channels: Sequence[str]) -> bool:
@@ -97,3 +97,13 @@ def distribution_figure(ctx: Context, rows, name: str, task: str) -> str | None:
         return None
     fig = score_distribution(rows, score="f1", threshold=0.5)
     return save_figure(ctx, fig, f"book/leaderboards/datasets/img/{slug(name)}-per-image.png")
+
+
+def rank_figures(ctx: Context, ru, name: str) -> tuple[str, str]:
+    """:func:`bench.viz.rank_blobs` and :func:`bench.viz.significance_grid` of a
+    :class:`bench.ranking.RankUncertainty`: the two staged files."""
+    iv = ru.intervals()
+    blobs = save_figure(ctx, rank_blobs(iv, ru.frequencies()), f"book/leaderboards/datasets/img/{slug(name)}-ranks.png")
+    grid = save_figure(ctx, significance_grid(ru.pairs(), iv["method_id"].tolist()),
+                       f"book/leaderboards/datasets/img/{slug(name)}-significance.png")
+    return blobs, grid

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import html
 
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from ..data import UnknownDatasetError, get_dataset
 from ..results import ap_sweep, classification_scores, semantic_scores
-from .figures import cost_figure, distribution_figure, overview_pareto, per_class_figure, sweep_figure
+from .downloads import run_archive, tidy_table_links
+from .figures import (cost_figure, distribution_figure, overview_pareto, per_class_figure, rank_figures,
+                      sweep_figure)
 from .facts import configs_listing
 from .gallery import gallery
 from .markup import WIDE, Col, finite, html_table, raw, score_name, short, slug, status_badge
 from .notebooks import stage_cell_notebooks
-from .staging import Context, no_run_text, rows_of, run_board, run_profile
+from .staging import Context, no_run_text, rows_of, run_board, run_profile, run_ranks
 from .tables import glance_table, main_table, per_class_table, pivot_classes, provenance_table, run_banner, sweep_table
 
 __all__ = ["render_leaderboards", "dataset_board"]
@@ -42,10 +44,16 @@ def render_leaderboards(ctx: Context) -> None:
         "",
     ]
     idx += run_banner(ctx)
+    archive = run_archive(ctx, "book/leaderboards")
+    if archive:
+        idx += [f"**Take the results away:** {archive}", ""]
+    ranks = {d: run_ranks(ctx, d) for d in ctx.datasets if d in set(board["dataset"])}
     idx += ["## Methods at a glance", "",
             "One row per method in the run. *Rank* is the method's rank on each dataset where it ran (1 = "
-            "best); the median is over those datasets. Click a header to sort.", ""]
-    idx += raw(glance_table(board))
+            "best); the median is over those datasets. A rank is only as firm as the test set allows: the "
+            "last columns give, per dataset, the rank on all test images and, in brackets, the range of ranks "
+            "the method took in 95% of bootstrap resamples of those images. Click a header to sort.", ""]
+    idx += raw(glance_table(board, ranks))
     idx += ["## Datasets", ""]
     idx += ["| Dataset | Task | Best method | Score | Methods ok / in run |", "|---|---|---|---|---|"]
     in_run = set(board["dataset"])
@@ -86,7 +94,7 @@ def render_leaderboards(ctx: Context) -> None:
         idx += raw(html_table(cols, rows, table_id="not-scored"))
     ctx.stage.write_text("book/leaderboards/index.md", "\n".join(idx))
 
-    for name in tqdm(ctx.datasets, desc="book: leaderboards", leave=False, disable=None):
+    for name in progress_bar(ctx.datasets, desc="book: leaderboards", leave=False, disable=None):
         ctx.stage.write_text(f"book/leaderboards/datasets/{slug(name)}.md", dataset_board(ctx, board, name))
 
 
@@ -120,6 +128,11 @@ def dataset_board(ctx: Context, board, name: str) -> str:
     for r in rows:
         r["_nb"] = nb_links.get(r["method_id"], "")
     out += raw(main_table(rows, task, name))
+    links = tidy_table_links(ctx, name, doc_dir)
+    if links:
+        out += ["The run's tidy tables for this dataset (raw counts, one row per image; columns in "
+                "{doc}`/book/metrics`): " + ", ".join(links) + ".", ""]
+    out += rank_section(ctx, name, task)
 
     sem_long = semantic_long(ctx, name, info)
     if sem_long is not None:
@@ -136,7 +149,7 @@ def dataset_board(ctx: Context, board, name: str) -> str:
     fig = per_class_figure(ctx, long, name, "iou" if sem_long is not None else "f1")
     if fig:
         what = "IoU" if sem_long is not None else "F1"
-        out += [f"```{{figure}} /{fig}", f":alt: per-class {what} on {name}", ":width: 50%", "",
+        out += [f"```{{figure}} /{fig}", f":alt: per-class {what} on {name}", ":width: 80%", "",
                 f"Per-class {what} of each method.", "```", ""]
 
     match_rows = scored_match_rows(ctx, name)
@@ -175,6 +188,48 @@ def dataset_board(ctx: Context, board, name: str) -> str:
             "and hardware of the run are on {doc}`the front page </book/leaderboards/index>`.", ""]
     out += raw(provenance_table(ctx, name, nb_links))
     return "\n".join(out)
+
+
+def rank_section(ctx: Context, name: str, task: str) -> list[str]:
+    """How stable the order is: rank blob plot, significance map and a sentence per finding."""
+    ru = run_ranks(ctx, name)
+    if ru is None:
+        return []
+    n = len(ru.images)
+    iv = ru.intervals()
+    out = ["## How stable is this ranking?", "",
+           f"The order above comes from {n} test image{'s' if n != 1 else ''}. To see how much it depends on "
+           f"which images happened to be in the test set, the {n} images were resampled with replacement "
+           f"{ru.bootstrap.n_resamples} times (the same images for every method), each method's "
+           f"{score_name(task)} was recomputed as the leaderboard computes it, and the methods were ranked again. "
+           "Below, each dot's area is the share of resamples in which the method took that rank; the bar spans "
+           "its 95% rank interval. The map beside it marks the pairs of methods whose difference is "
+           "significant: a one-sided Wilcoxon signed-rank test on the paired per-image scores, "
+           f"Holm-corrected over all {len(ru.methods) * (len(ru.methods) - 1)} ordered pairs at 5%.", ""]
+    blobs, grid = rank_figures(ctx, ru, name)
+    out += [f"```{{figure}} /{blobs}", f":alt: bootstrap rank distribution of each method on {name}",
+            ":width: 100%", "", "Rank of each method in bootstrap resamples of the test images.", "```", ""]
+    out += [f"```{{figure}} /{grid}", f":alt: significance map of the methods on {name}", ":width: 70%", "",
+            "Filled: the row's method is significantly better than the column's.", "```", ""]
+    top = iv[iv["rank"] == 1]["method_id"].tolist()
+    firm = [m for m in top if float(iv.set_index("method_id").loc[m, "p_first"]) >= 0.95]
+    pairs = ru.pairs()
+    sig = pairs[pairs["significant"]]
+    lines = []
+    if firm:
+        lines.append(", ".join(f"`{m}`" for m in firm) + " ranks first in at least 95% of resamples.")
+    else:
+        shares = ", ".join(f"`{r.method_id}` {r.p_first:.0%}" for r in iv.itertuples() if r.p_first > 0)
+        lines.append(f"No method ranks first in 95% of resamples (share of resamples ranked first: {shares}).")
+    if len(sig):
+        lines.append(f"{len(sig)} of {len(pairs)} ordered pairs differ significantly.")
+    else:
+        small = " (with 5 images or fewer, no one-sided signed-rank test can reach 5%)" if n <= 5 else ""
+        lines.append(f"**No pair of methods differs significantly** on these {n} images{small}: "
+                     "the order above is not evidence that one method is better than another here.")
+    if ru.excluded:
+        lines.append("Not ranked: " + "; ".join(f"`{m}` ({why})" for m, why in sorted(ru.excluded.items())) + ".")
+    return out + [" ".join(lines), ""]
 
 
 def split_of(ctx: Context, name: str) -> str:

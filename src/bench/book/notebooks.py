@@ -15,7 +15,8 @@ from ..runner.notebooks import colab_path, list_notebooks, notebook_meta, to_not
 from .markup import rel_url, short, slug
 from .staging import Context, path_or_none
 
-__all__ = ["stage_notebooks", "stage_cell_notebooks", "executed_copy", "provenance_note", "STATUS_ORDER"]
+__all__ = ["stage_notebooks", "stage_cell_notebooks", "executed_copy", "provenance_note", "STATUS_ORDER",
+           "tidy_executed", "local_paths"]
 
 
 #: Preference among the cells of a notebook when choosing the executed copy to show.
@@ -36,6 +37,7 @@ def stage_notebooks(ctx: Context) -> None:
         executed, cell = executed_copy(ctx, cells, rel_src, meta)
         if executed is not None:
             nb = nbformat.read(executed, as_version=4)
+            tidy_executed(nb, local_paths(ctx))
             note = provenance_note(ctx, cell)
         else:
             committed = ctx.root / dst_rel
@@ -50,6 +52,69 @@ def stage_notebooks(ctx: Context) -> None:
         insert_note(nb, note)
         local_badges(nb, dst_rel)
         ctx.stage.write_text(dst_rel, nbformat.writes(nb))
+
+
+def local_paths(ctx: Context) -> dict[str, str]:
+    """Absolute paths of the machine that built the book (and ran the run), longest first,
+    with what a page shows instead: the repository, the run, the environment, the home folder."""
+    import sys
+
+    cands = {str(ctx.root.resolve()): "<repo>", str(Path(sys.prefix).resolve()): "<venv>",
+             str(Path(sys.prefix)): "<venv>", str(Path.home()): "~"}
+    if ctx.results is not None:
+        cands[str(Path(ctx.results.path).resolve())] = f"<run {ctx.results.run_id}>"
+        cands[str(Path(ctx.results.path))] = f"<run {ctx.results.run_id}>"
+    return dict(sorted(((k, v) for k, v in cands.items() if len(k) > 1), key=lambda kv: -len(kv[0])))
+
+
+#: Lines of stored stream outputs that only say that ipywidgets is missing (tqdm's
+#: notebook bar without it); dropped from pages.
+_NOISE = ("TqdmWarning: IProgress not found", "from .autonotebook import tqdm as notebook_tqdm")
+
+
+def tidy_executed(nb, paths: Mapping[str, str]) -> None:
+    """Make an executed notebook fit for a page, in place.
+
+    * papermill's injected parameters are the values that ran: the notebook's own
+      default ``parameters`` cell is removed from the page (tag ``remove-cell``),
+      the injected cell keeps its input, so the parameters show once;
+    * widget outputs (progress bars) and the lines of tqdm's missing-ipywidgets
+      warning are dropped;
+    * absolute paths of the machine (`paths`, from :func:`local_paths`) in outputs
+      are replaced by short placeholders.
+    """
+    injected = any("injected-parameters" in c.metadata.get("tags", []) for c in nb.cells)
+    for c in nb.cells:
+        tags = list(c.metadata.get("tags", []))
+        if injected and c.cell_type == "code" and "parameters" in tags and "remove-cell" not in tags:
+            c.metadata["tags"] = [*tags, "remove-cell"]
+        if c.cell_type != "code":
+            continue
+        kept = []
+        for o in c.get("outputs", []):
+            if o.get("output_type") == "stream":
+                lines = [ln for ln in o.get("text", "").splitlines(keepends=True) if not any(n in ln for n in _NOISE)]
+                o["text"] = _unpath("".join(lines), paths)
+                if not o["text"].strip():
+                    continue
+            elif o.get("output_type") in ("display_data", "execute_result"):
+                data = o.get("data", {})
+                if "application/vnd.jupyter.widget-view+json" in data:
+                    continue
+                for key in ("text/plain", "text/html", "text/markdown"):
+                    if key in data:
+                        data[key] = _unpath(data[key] if isinstance(data[key], str) else "".join(data[key]), paths)
+            elif o.get("output_type") == "error":
+                o["traceback"] = [_unpath(t, paths) for t in o.get("traceback", [])]
+                o["evalue"] = _unpath(o.get("evalue", ""), paths)
+            kept.append(o)
+        c["outputs"] = kept
+
+
+def _unpath(text: str, paths: Mapping[str, str]) -> str:
+    for p, short_name in paths.items():
+        text = text.replace(p, short_name)
+    return text
 
 
 def executed_copy(ctx: Context, cells, rel_src: str, meta: dict) -> tuple[Path | None, dict | None]:

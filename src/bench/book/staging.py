@@ -66,6 +66,8 @@ class Context:
     stats_errors: dict[str, str] = field(default_factory=dict)  # why a dataset has no counts
     board: Any = None  # the leaderboard DataFrame of the run (all datasets)
     configs: dict[str, Any] = field(default_factory=dict)  # bench.book.facts.load_configs
+    ranks: dict[str, Any] = field(default_factory=dict)  # dataset -> bench.ranking.RankUncertainty or None
+    pixels: Any = None  # bench.pixel_scores.pixel_scores of the run (all datasets)
 
     def card_doc(self, dataset: str) -> str:
         return f"/book/datasets/cards/{slug(dataset)}"
@@ -96,6 +98,39 @@ def run_board(ctx: Context):
             board = board.assign(method=board["method_id"].map(names))
         ctx.board = board
     return ctx.board
+
+
+def run_ranks(ctx: Context, dataset: str):
+    """The rank uncertainty of a dataset of the run (:func:`bench.ranking.rank_uncertainty`,
+    1000 resamples, seed 0), computed once per build; None with fewer than two ranked methods."""
+    from ..ranking import rank_uncertainty
+
+    if ctx.results is None or not len(ctx.results.cells):
+        return None
+    if dataset not in ctx.ranks:
+        ctx.ranks[dataset] = rank_uncertainty(ctx.results, dataset, n_resamples=1000, rng=0)
+    return ctx.ranks[dataset]
+
+
+def run_pixels(ctx: Context):
+    """The papers' pixel scores of every (dataset, method) of the run
+    (:func:`bench.pixel_scores.pixel_scores`), computed once per build; None without a run."""
+    from ..pixel_scores import pixel_scores
+
+    if ctx.results is None or not len(ctx.results.cells):
+        return None
+    if ctx.pixels is None:
+        ctx.pixels = pixel_scores(ctx.results.rows["pixels"]).set_index(["dataset", "method_id"])
+    return ctx.pixels
+
+
+def pixel_row(ctx: Context, dataset: str, method_id: str):
+    """The pixel scores of one (dataset, method) of the run, or None (not scored, or a run
+    made before scoring stored the ``pixels`` table)."""
+    px = run_pixels(ctx)
+    if px is None or (dataset, method_id) not in px.index:
+        return None
+    return px.loc[(dataset, method_id)]
 
 
 def no_run_text() -> list[str]:

@@ -49,7 +49,21 @@ def run_banner(ctx: Context) -> list[str]:
     return raw('<div class="bench-run">' + "<br/>".join(parts) + details + "</div>")
 
 
-def glance_table(board) -> str:
+def _rank_intervals(ranks: Mapping[str, Any] | None, method_id: str) -> str:
+    """``dataset r [lo–hi]`` for every dataset where the method was ranked."""
+    parts = []
+    for d, ru in sorted((ranks or {}).items()):
+        if ru is None or method_id not in ru.methods:
+            continue
+        iv = ru.intervals().set_index("method_id").loc[method_id]
+        lo, hi = int(iv["rank_low"]), int(iv["rank_high"])
+        parts.append(f"{d} {int(iv['rank'])} [{lo}–{hi}]" if lo != hi else f"{d} {lo}")
+    return "; ".join(parts)
+
+
+def glance_table(board, uncertainty: Mapping[str, Any] | None = None) -> str:
+    """One row per method; with `uncertainty` (dataset -> :class:`bench.ranking.RankUncertainty`)
+    also each method's 95% bootstrap rank interval on every dataset."""
     rows = []
     for mid, g in board.groupby("method_id", sort=True):
         ok = g[g["status"] == "ok"]
@@ -63,6 +77,7 @@ def glance_table(board) -> str:
             "median_rank": float(np.median(ranks)) if ranks else float("nan"),
             "wins": wins,
             "datasets": ", ".join(sorted(ok["dataset"])),
+            "intervals": _rank_intervals(uncertainty, mid),
             "fit_s": float(np.nanmedian(ok["fit_s"].astype(float))) if len(ok) and ok["fit_s"].notna().any() else float("nan"),
             "predict_s": float(np.nanmedian(ok["predict_s_per_image"].astype(float))) if len(ok) and ok["predict_s_per_image"].notna().any() else float("nan"),
         })
@@ -73,6 +88,9 @@ def glance_table(board) -> str:
         Col("Failed", num_cell("failed", lambda v: str(int(v))), "failed or timed out"),
         Col("Median rank", num_cell("median_rank", lambda v: f"{float(v):g}"), "1 = best on a dataset"),
         Col("Wins", num_cell("wins", lambda v: str(int(v))), "datasets where it ranks first"),
+        Col("Rank [95% interval] per dataset", lambda r: (html.escape(r["intervals"]) or "–", r["intervals"]),
+            "rank on all test images, and the range of ranks in 95% of bootstrap resamples of them",
+            text=True, wrap=True),
         Col("Median fit", num_cell("fit_s", fmt_seconds), "median training time over datasets"),
         Col("Median predict / image", num_cell("predict_s", fmt_seconds)),
         Col("Scored on", lambda r: (html.escape(r["datasets"]) or "–", r["datasets"]), text=True, wrap=True),

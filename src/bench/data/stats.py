@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Protocol, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
+from ..progress import progress_bar
 
 from .base import get_dataset
 from .sample import DatasetInfo, Sample
@@ -96,7 +96,7 @@ def split_stats(split: _SplitLike, *, progress: bool = False) -> dict[str, Any]:
     for which, n in split.sizes().items():
         entry: dict[str, Any] = {"images": n}
         if ds.available:
-            ids = tqdm(split.ids(which), desc=f"{split.dataset}/{which}", disable=not progress, leave=False)
+            ids = progress_bar(split.ids(which), desc=f"{split.dataset}/{which}", disable=not progress, leave=False)
             entry.update(sample_stats((ds.load(i) for i in ids), ds.info))
         out["splits"][which] = entry
     return out

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..progress import PROGRESS_ENV
 from .provenance import now
 
 __all__ = ["CellSpec", "execute_cell", "execute_cell_packed", "kill_tree", "NOTEBOOK_NAME"]
@@ -129,7 +130,8 @@ def kill_tree(pid: int) -> None:
 
 def _thread_env(threads: int | None) -> dict:
     env = dict(os.environ)
-    env["TQDM_DISABLE"] = "1"  # no progress bars inside executed notebooks
+    env["TQDM_DISABLE"] = "1"  # third-party bars (defaults only: an explicit disable= wins)
+    env[PROGRESS_ENV] = "0"  # bench's own bars, whatever a call site asks (bench.progress)
     env["PYTHONUNBUFFERED"] = "1"
     if threads is not None:
         for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "NUMEXPR_NUM_THREADS",

@@ -177,14 +177,14 @@ class Experiment:
 
     def predict(self) -> list[Prediction]:
         """Predict every image of the split (truth stripped), timing each one."""
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
         if self.fit_s is None:
             raise RuntimeError("call `fit()` before `predict()`")
         self.images = self._load_images()
         self.predictions, self.predict_s = [], []
         c0 = _cpu_s()
-        for sample in tqdm(self.images, desc=f"predict {self.method_id}", leave=False):
+        for sample in progress_bar(self.images, desc=f"predict {self.method_id}", leave=False):
             t0 = time.perf_counter()
             pred = self.method.predict_full(sample)
             self.predict_s.append(time.perf_counter() - t0)

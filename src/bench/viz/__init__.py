@@ -13,7 +13,8 @@ positives in cyan**, **false negatives (missed true objects) in magenta** and
 as in LysoQuant's Fig. 1 comparison of correct, missed and spurious organelles.
 
 Modules: :mod:`~bench.viz.images` (composites, ground truth, overlays),
-:mod:`~bench.viz.charts` (score plots) and :mod:`~bench.viz.encode` (PNG bytes
+:mod:`~bench.viz.charts` (score plots), :mod:`~bench.viz.ranks` (rank
+uncertainty) and :mod:`~bench.viz.encode` (PNG bytes
 for the book); every public name is available here.
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from .charts import cost_panels, error_by_size, pareto, pareto_grid, per_class_bars, score_distribution, threshold_curve
 from .encode import figure_png, png_bytes
+from .ranks import rank_blobs, significance_grid
 from .images import (
     BOX_COLORS,
     CHANNEL_COLORS,
@@ -50,6 +52,8 @@ __all__ = [
     "error_by_size",
     "cost_panels",
     "pareto_grid",
+    "rank_blobs",
+    "significance_grid",
     "figure_png",
     "png_bytes",
 ]

@@ -165,19 +165,21 @@ def per_class_bars(
         raise ValueError(f"`df` must have columns `class_name` and `{value}`, got {list(df.columns)}")
     classes = list(dict.fromkeys(df["class_name"]))
     methods = list(dict.fromkeys(df[by])) if by in df.columns else ["all"]
-    fig, ax = subplots(ax, figsize=(max(4, 1.2 * len(classes) * max(1, len(methods)) / 2 + 2), 3.5))
+    # sized for the book's page width (shown at 80-100%): at least 6.4 in wide, labels at 10 pt
+    fig, ax = subplots(ax, figsize=(max(6.4, 0.45 * len(classes) * max(1, len(methods)) + 3.0), 3.8))
     w = 0.8 / max(1, len(methods))
     for i, m in enumerate(methods):
         sub = df[df[by] == m] if by in df.columns else df
         vals = [float(sub[sub["class_name"] == c][value].mean()) if (sub["class_name"] == c).any() else np.nan
                 for c in classes]
         ax.bar(np.arange(len(classes)) + (i - (len(methods) - 1) / 2) * w, vals, width=w, label=str(m))
-    ax.set_xticks(range(len(classes)), classes, fontsize=8)
-    ax.set_ylabel(value)
+    ax.set_xticks(range(len(classes)), classes, fontsize=10)
+    ax.tick_params(axis="y", labelsize=10)
+    ax.set_ylabel(value, fontsize=11)
     ax.set_ylim(0, 1.02)
     ax.grid(axis="y", alpha=0.3)
     if len(methods) > 1:
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     fig.tight_layout()
     return fig
 

@@ -442,9 +442,9 @@ class _TqdmCallback:
     """A tqdm bar over training steps, fed by a Keras callback (losses in the postfix)."""
 
     def __init__(self, total: int, desc: str):
-        from tqdm.auto import tqdm
+        from ...progress import progress_bar
 
-        self.bar = tqdm(total=total, desc=desc, unit="step", leave=False)
+        self.bar = progress_bar(total=total, desc=desc, unit="step", leave=False)
 
     def callback(self, keras):
         bar = self.bar

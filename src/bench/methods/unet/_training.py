@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
+from ...progress import progress_bar
 
 from ._augment import Augmentation, augment_batch
 
@@ -247,7 +247,7 @@ def train_loop(
     history: list[float] = []
     model.train()
     t0 = time.perf_counter()
-    for it in tqdm(range(budget.iterations), desc=desc, leave=False, unit="it"):
+    for it in progress_bar(range(budget.iterations), desc=desc, leave=False, unit="it"):
         for g in opt.param_groups:
             g["lr"] = budget.lr_at(it)
         x, y = sampler.batch(budget.batch, rng)

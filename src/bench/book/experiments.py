@@ -210,7 +210,8 @@ def cellular_protocol(ctx: Context, board, dataset: str = "cellular") -> list[st
     out = ["", f"### The CELLULAR protocol's scores on `{dataset}`", ""]
     g = board[(board["dataset"] == dataset) & (board["status"] == "ok")] if board is not None else None
     if g is None or not len(g):
-        return out + [f"`{dataset}` has no scored method in run `{ctx.results.run_id}` (the full data set is "
+        run_id = ctx.results.run_id if ctx.results is not None else "?"
+        return out + [f"`{dataset}` has no scored method in run `{run_id}` (the full data set is "
                       "fetched by the nightly run), so the CELLULAR protocol's F1 and Jaccard were not measured "
                       "here.", ""]
     out += ["F1 and Jaccard as read from the CELLULAR protocol: per test image, the pixel Dice and IoU of all "

@@ -61,8 +61,23 @@
     });
   }
 
+  // a leaderboard whose first column is the rank ("#"): the method column beside it
+  // stays in view too (bench.css: .bench-sticky2), offset by the rank column's width
+  function stickMethodColumn() {
+    document.querySelectorAll(".bench-table-wrap table.bench-table").forEach(function (t) {
+      var first = t.querySelector("thead th");
+      if (!first || first.textContent.trim() !== "#") return;
+      var left = first.getBoundingClientRect().width + "px";
+      t.querySelectorAll("tr").forEach(function (tr) {
+        var c = tr.children[1];
+        if (c) { c.classList.add("bench-sticky2"); c.style.left = left; }
+      });
+    });
+  }
+
   function ready() {
     document.querySelectorAll("table.sortable").forEach(init);
+    stickMethodColumn();
     markScrolling();
     window.addEventListener("resize", markScrolling);
   }

@@ -135,3 +135,18 @@ def test_formulas_render_with_the_network_off(browser, book_server):
     assert state["mathjax"], "MathJax did not load"
     assert state["n"] > 5 and state["rendered"] == state["n"] and state["raw"] == 0, state
     assert not state["remote"], state["remote"]
+
+
+@pytest.mark.browser
+def test_wide_leaderboard_keeps_the_method_column_in_view(browser, book_server):
+    browser.goto(f"{book_server}/{LEADERBOARD}")
+    state = browser.evaluate(f"""
+    (() => {{
+      const t = document.querySelector('#leaderboard-{FIXTURE_DATASET}');
+      const heads = Array.from(t.querySelectorAll('thead th')).map(h => h.textContent.trim());
+      const m = heads.indexOf('Method');
+      const cell = t.querySelector('tbody tr').children[m];
+      return {{m: m, position: getComputedStyle(cell).position,
+               first: getComputedStyle(t.querySelector('tbody tr').children[0]).position}};
+    }})()""")
+    assert state["m"] >= 0 and state["position"] == "sticky" and state["first"] == "sticky", state

@@ -13,7 +13,7 @@ from .markup import slug
 from .staging import Context, ok_points
 
 __all__ = ["is_rgb", "sample_figure", "save_figure", "cost_figure", "overview_pareto", "per_class_figure",
-           "sweep_figure", "distribution_figure", "rank_figures"]
+           "sweep_figure", "distribution_figure", "rank_figures", "png_width"]
 
 
 def is_rgb(channels: Sequence[str]) -> bool:
@@ -97,6 +97,14 @@ def distribution_figure(ctx: Context, rows, name: str, task: str) -> str | None:
         return None
     fig = score_distribution(rows, score="f1", threshold=0.5)
     return save_figure(ctx, fig, f"book/leaderboards/datasets/img/{slug(name)}-per-image.png")
+
+
+def png_width(ctx: Context, rel: str) -> int:
+    """Pixel width of a staged PNG (from its IHDR header), to show a figure at its own size."""
+    data = ctx.stage.path(rel).read_bytes()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError(f"{rel}: not a PNG file")
+    return int.from_bytes(data[16:20], "big")
 
 
 def rank_figures(ctx: Context, ru, name: str) -> tuple[str, str]:

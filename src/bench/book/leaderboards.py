@@ -9,7 +9,7 @@ from ..progress import progress_bar
 from ..data import UnknownDatasetError, get_dataset
 from ..results import ap_sweep, classification_scores, semantic_scores
 from .downloads import run_archive, tidy_table_links
-from .figures import (cost_figure, distribution_figure, overview_pareto, per_class_figure, rank_figures,
+from .figures import (cost_figure, distribution_figure, overview_pareto, per_class_figure, png_width, rank_figures,
                       sweep_figure)
 from .facts import configs_listing
 from .gallery import gallery
@@ -203,13 +203,16 @@ def rank_section(ctx: Context, name: str, task: str) -> list[str]:
            f"{ru.bootstrap.n_resamples} times (the same images for every method), each method's "
            f"{score_name(task)} was recomputed as the leaderboard computes it, and the methods were ranked again. "
            "Below, each dot's area is the share of resamples in which the method took that rank; the bar spans "
-           "its 95% rank interval. The map beside it marks the pairs of methods whose difference is "
+           "its 95% rank interval. The map below marks the pairs of methods whose difference is "
            "significant: a one-sided Wilcoxon signed-rank test on the paired per-image scores, "
            f"Holm-corrected over all {len(ru.methods) * (len(ru.methods) - 1)} ordered pairs at 5%.", ""]
     blobs, grid = rank_figures(ctx, ru, name)
+    # shown at their own pixel size (drawn for the page width; the theme shrinks them on narrow screens)
     out += [f"```{{figure}} /{blobs}", f":alt: bootstrap rank distribution of each method on {name}",
-            ":width: 100%", "", "Rank of each method in bootstrap resamples of the test images.", "```", ""]
-    out += [f"```{{figure}} /{grid}", f":alt: significance map of the methods on {name}", ":width: 70%", "",
+            f":width: {png_width(ctx, blobs)}px", "", "Rank of each method in bootstrap resamples of the test images.",
+            "```", ""]
+    out += [f"```{{figure}} /{grid}", f":alt: significance map of the methods on {name}",
+            f":width: {png_width(ctx, grid)}px", "",
             "Filled: the row's method is significantly better than the column's.", "```", ""]
     top = iv[iv["rank"] == 1]["method_id"].tolist()
     firm = [m for m in top if float(iv.set_index("method_id").loc[m, "p_first"]) >= 0.95]
@@ -217,7 +220,8 @@ def rank_section(ctx: Context, name: str, task: str) -> list[str]:
     sig = pairs[pairs["significant"]]
     lines = []
     if firm:
-        lines.append(", ".join(f"`{m}`" for m in firm) + " ranks first in at least 95% of resamples.")
+        lines.append(", ".join(f"`{m}`" for m in firm) + (" ranks" if len(firm) == 1 else " rank")
+                     + " first in at least 95% of resamples" + (" (tied)." if len(firm) > 1 else "."))
     else:
         shares = ", ".join(f"`{r.method_id}` {r.p_first:.0%}" for r in iv.itertuples() if r.p_first > 0)
         lines.append(f"No method ranks first in 95% of resamples (share of resamples ranked first: {shares}).")

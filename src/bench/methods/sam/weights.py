@@ -171,7 +171,7 @@ def verify_checkpoint(path: str | os.PathLike, model: str, *, allow_sha256: str 
     digest = _sha256(path)
     if allow_sha256 and digest == allow_sha256:
         warnings.warn(
-            f"{path}: unregistered SAM {model} checkpoint (sha256 {digest}) accepted because "
+            f"{path.name}: unregistered SAM {model} checkpoint (sha256 {digest}) accepted because "
             "`allow_unregistered_sha256` names it; its results are not Segment Anything's",
             stacklevel=2,
         )

@@ -254,7 +254,10 @@ def sam_dependency_reason(*, probe: bool = False) -> str | None:
         if pair is not None:
             reasons.append(pair)
     if not _importable("segment_anything"):
-        reasons.append("missing dependency: segment_anything (pip install 'bench[sam]' once torch and torchvision match)")
+        reasons.append(
+            "missing dependency: segment_anything (pip install 'bench[sam]' once torch and torchvision match; "
+            "in a clone, bash scripts/run.sh setup-sam installs all three)"
+        )
     if not reasons and probe:
         crashed = probe_import()
         if crashed is not None:

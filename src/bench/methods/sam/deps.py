@@ -88,7 +88,7 @@ def _version_py(dist: md.Distribution, package: str) -> dict[str, object]:
     """Module-level constant assignments of ``<package>/version.py`` (parsed, not run)."""
     try:
         text = dist.locate_file(f"{package}/version.py").read_text()
-    except (OSError, AttributeError):
+    except OSError:  # no version.py (an unusual build): the metadata alone decides
         return {}
     try:
         tree = ast.parse(text)

@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 from scipy import ndimage as ndi
 
-from bench.methods import Method, register_method
-from bench.methods.base import _METHODS
+from bench.methods import Method, method_names, register_method, unregister_method
 
 NAMES = ("test_threshold", "test_raises", "test_hangs", "test_skips", "test_slow")
 
@@ -83,14 +82,15 @@ _CLASSES = (TestThreshold, TestRaises, TestHangs, TestSkips, TestSlow)
 def register() -> None:
     """Add the test methods to the registry (idempotent)."""
     for cls in _CLASSES:
-        if cls.name not in _METHODS:
+        if cls.name not in method_names(presets=False, plugins=False):
             register_method(cls)
 
 
 def unregister() -> None:
     """Remove them again, so no other test sees them."""
     for cls in _CLASSES:
-        _METHODS.pop(cls.name, None)
+        if cls.name in method_names(presets=False, plugins=False):
+            unregister_method(cls.name)
 
 PATH = Path(__file__).resolve()
 

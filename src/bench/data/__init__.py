@@ -1,4 +1,4 @@
-"""Datasets: one registry by name, samples with named channels and their ground truth.
+"""Datasets: one registry by name (:mod:`bench.data.registry`), samples with named channels and their ground truth.
 
 >>> from bench.data import get_dataset
 >>> ds = get_dataset("synth-lyso-easy")
@@ -6,11 +6,21 @@
 ('instance', 'classification')
 """
 
-from .base import Dataset, UnknownDatasetError, dataset_names, get_dataset, register_dataset
+from .base import Dataset, UnknownDatasetError
 from .io import DataError, read_image, read_mask
+from .registry import (
+    BUILTIN_DATASETS,
+    dataset_names,
+    dataset_plugin,
+    dataset_plugins,
+    get_dataset,
+    register_dataset,
+    unregister_dataset,
+)
 from .sample import TASKS, DatasetInfo, Sample
 
 __all__ = [
+    "BUILTIN_DATASETS",
     "Dataset",
     "DatasetInfo",
     "DataError",
@@ -18,8 +28,11 @@ __all__ = [
     "TASKS",
     "UnknownDatasetError",
     "dataset_names",
+    "dataset_plugin",
+    "dataset_plugins",
     "get_dataset",
     "read_image",
     "read_mask",
     "register_dataset",
+    "unregister_dataset",
 ]

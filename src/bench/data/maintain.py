@@ -16,6 +16,7 @@ from pathlib import Path
 from ..paths import cache_dir
 from .io import DataError
 from .manifest import write_manifest
+from .registry import get_dataset
 
 __all__ = ["write_manifests"]
 
@@ -34,8 +35,6 @@ def _roles(ds, pairs: dict, ids: list[str], where: str) -> dict[str, dict[str, P
 def write_manifests(name: str, ids: list[str]) -> list[Path]:
     """Write ``benchmark/splits/<name>.sha256.json`` for the sample ``ids`` (those of its
     committed split) from the sources present here."""
-    from .base import get_dataset
-
     cls = type(get_dataset(name))
     if not hasattr(cls, "truth_role"):
         raise ValueError(f"dataset {name!r} has no committed digests (not a mirrored/upstream dataset)")

@@ -13,7 +13,7 @@ from typing import Any, Iterable, Protocol, Sequence
 import numpy as np
 from ..progress import progress_bar
 
-from .base import get_dataset
+from .registry import get_dataset
 from .sample import DatasetInfo, Sample
 
 __all__ = ["sample_stats", "split_stats"]

@@ -37,10 +37,6 @@ __all__ = [
     "RemembersScoredObjects",
     "image_digest",
     "Prediction",
-    "register_method",
-    "get_method",
-    "method_names",
-    "method_class",
     "parse_method_id",
     "UnknownMethodError",
     "MissingDependencyError",
@@ -323,6 +319,8 @@ class Method(abc.ABC):
             config = json.loads((path / "config.json").read_text())
         except FileNotFoundError:
             raise ValueError(f"{path}: no config.json; not a saved method") from None
+        from .registry import method_class  # lazy: the registry imports every method module, and they import this one
+
         klass = method_class(config["method"])
         m = klass(**_params_from_json(klass.Params, config["params"]))
         m.channels = tuple(config["channels"]) if config["channels"] else None
@@ -456,76 +454,3 @@ def parse_method_id(spec: str) -> tuple[str, dict[str, str]]:
                 raise ValueError(f"invalid parameter {item!r} in method id {spec!r}; expected key=value")
             params[key.strip()] = value.strip()
     return m["name"], params
-
-
-# -------------------------------------------------------------------- registry
-_METHODS: dict[str, type[Method]] = {}
-_PRESETS: dict[str, tuple[str, dict[str, Any]]] = {}
-
-
-def register_method(cls: type[Method]) -> type[Method]:
-    """Class decorator adding a method (and its presets) to the registry."""
-    if not cls.name:
-        raise ValueError(f"{cls.__name__} has no `name`")
-    if cls.name in _METHODS or cls.name in _PRESETS:
-        raise ValueError(f"method {cls.name!r} is already registered")
-    if not dataclasses.is_dataclass(cls.Params):
-        raise TypeError(f"{cls.__name__}.Params must be a dataclass")
-    _METHODS[cls.name] = cls
-    for preset, params in cls.presets.items():
-        _PRESETS[preset] = (cls.name, dict(params))
-    return cls
-
-
-_LOADED = False
-
-
-def _load_builtins() -> None:
-    global _LOADED
-    if not _LOADED:
-        _LOADED = True
-        from . import builtin  # noqa: F401
-
-
-def method_names(*, presets: bool = True) -> list[str]:
-    """Registered method names (and preset names)."""
-    _load_builtins()
-    names = list(_METHODS)
-    if presets:
-        names += list(_PRESETS)
-    return names
-
-
-def method_class(name: str) -> type[Method]:
-    _load_builtins()
-    if name in _PRESETS:
-        name = _PRESETS[name][0]
-    try:
-        return _METHODS[name]
-    except KeyError:
-        raise UnknownMethodError(
-            f"unknown method {name!r}; known methods: {', '.join(method_names())}"
-        ) from None
-
-
-def get_method(spec: str, **overrides) -> Method:
-    """Instantiate a method from an id such as ``"unet7x16"`` or
-    ``"isodata_watershed[sigma=1.5]"``; keyword ``overrides`` win over the id.
-
-    Raises
-    ------
-    UnknownMethodError
-        For an unknown name (the message lists the registered ones).
-    ValueError
-        For an unknown parameter or a value of the wrong type.
-    """
-    _load_builtins()
-    name, raw = parse_method_id(spec)
-    params: dict[str, Any] = {}
-    if name in _PRESETS:
-        name, preset = _PRESETS[name]
-        params.update(preset)
-    cls = method_class(name)
-    params.update(raw)
-    params.update(overrides)
-    return cls(**params)

@@ -40,7 +40,10 @@ def _package_dir() -> Path:
 #: in ``/`` is a whole sub-package.
 NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
                  "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
-                 "runner/merge.py")
+                 "runner/merge.py",
+                 # name -> class tables: the classes' own modules are hashed (a plugin's
+                 # distribution and version go into its cells' records instead)
+                 "methods/registry.py", "data/registry.py", "plugins.py")
 
 
 def _source_digests() -> dict[str, str]:
@@ -63,7 +66,7 @@ def method_family(module: str) -> str | None:
     True
     """
     parts = module.split(".")
-    if len(parts) < 3 or parts[:2] != ["bench", "methods"] or parts[2] in ("base", "builtin", "__init__"):
+    if len(parts) < 3 or parts[:2] != ["bench", "methods"] or parts[2] in ("base", "registry", "__init__"):
         return None
     return parts[2]
 
@@ -125,14 +128,16 @@ def code_version(families: Iterable[str] | None = None) -> str:
             fam = todo.pop()
             if fam not in keep:
                 keep.add(fam)
-                todo.extend(imports.get(fam, ()))
+                # the registry imports every family; a family asking it for another
+                # method by name (U-Net's weak labels) names that method in its id
+                todo.extend(d for d in imports.get(fam, ()) if d != "registry")
     h = hashlib.sha256()
     for rel, digest in _source_digests().items():
         if rel in NOT_CELL_CODE or rel.startswith(tuple(p for p in NOT_CELL_CODE if p.endswith("/"))):
             continue
         if keep is not None and rel.startswith("methods/"):
             fam = rel.split("/")[1].removesuffix(".py")
-            if fam not in ("base", "builtin", "__init__") and fam not in keep:
+            if fam not in ("base", "registry", "__init__") and fam not in keep:
                 continue
         h.update(rel.encode() + b"\0" + digest.encode() + b"\0")
     return h.hexdigest()[:16]

@@ -94,7 +94,7 @@ import numpy as np
 
 from ...data.sample import Sample
 from .._zoom import zoom_image, zoom_labels
-from ..base import Method, RemembersScoredObjects, register_method
+from ..base import Method, RemembersScoredObjects
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
 from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
@@ -326,7 +326,6 @@ def masks_for_thresholds(
     return out
 
 
-@register_method
 class CellposeMethod(RemembersScoredObjects, Method):
     """Cellpose 3 (flow fields + cell probability, objects by following the flows):
     trained from scratch, or pretrained cyto/cyto2 zero-shot or fine-tuned."""

@@ -10,7 +10,6 @@ from typing import Any, Literal
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..base import register_method
 from .common import ClassicalMethod, ClassicalParams
 from .postprocess import instances_from_mask
 
@@ -115,7 +114,6 @@ def threshold_mask(plane: np.ndarray, method: str, *, block_size: int = 51, offs
     return plane > t
 
 
-@register_method
 class AutoThreshold(ClassicalMethod):
     """Automatic global (or local) threshold, the best of the family chosen on training data.
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..base import register_method
 from .common import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
 
@@ -277,7 +276,6 @@ def detect_circles(
     return circle_candidates(score, radius, min_separation=min_separation, min_score=1.0 - sensitivity - 1e-9)
 
 
-@register_method
 class Hough(ClassicalMethod):
     """Circular Hough transform for round objects (rings or blobs), tuned as in LysoQuant.
 

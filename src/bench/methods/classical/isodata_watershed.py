@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..base import register_method
 from .common import ClassicalMethod, ClassicalParams
 from .postprocess import fill_small_holes, remove_small_objects, split_touching
 
@@ -75,7 +74,6 @@ def isodata_mask(plane: np.ndarray, sigma: float) -> np.ndarray:
     return x > threshold_isodata(x)
 
 
-@register_method
 class IsodataWatershed(ClassicalMethod):
     """IsoData automatic threshold, distance transform and seeded watershed.
 

@@ -11,7 +11,6 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..base import register_method
 from .common import ClassicalMethod, ClassicalParams
 from .postprocess import fill_dark_holes, fill_small_holes, remove_small_objects
 
@@ -246,7 +245,6 @@ def spot_basins(best: np.ndarray, markers: np.ndarray, *, floor: float = 0.0) ->
     return watershed(-np.asarray(best, np.float32), markers, mask=(best > floor) | (markers > 0))
 
 
-@register_method
 class LogSpots(ClassicalMethod):
     """Multi-scale Laplacian-of-Gaussian spot detector (Icy-like), spots grown into instances.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..base import register_method
 from .pixel import PixelClassifierMethod, PixelParams
 
 __all__ = ["RandomForest", "RandomForestParams"]
@@ -38,7 +37,6 @@ class RandomForestParams(PixelParams):
             raise ValueError(f"parameter `max_depth` must be >= 1 or None, got {self.max_depth}")
 
 
-@register_method
 class RandomForest(PixelClassifierMethod):
     """ilastik-like pixel classification with a random forest.
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..base import register_method
 from .pixel import PixelClassifierMethod, PixelParams
 
 __all__ = ["SVM", "SVMParams"]
@@ -43,7 +42,6 @@ class SVMParams(PixelParams):
             raise ValueError(f"parameter `gamma` must be > 0 or None, got {self.gamma}")
 
 
-@register_method
 class SVM(PixelClassifierMethod):
     """Pixel classification with an RBF support vector machine (Nystroem approximation).
 

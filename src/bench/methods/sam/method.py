@@ -41,7 +41,7 @@ from typing import Literal
 
 import numpy as np
 
-from ..base import Method, MissingDependencyError, RemembersScoredObjects, register_method
+from ..base import Method, MissingDependencyError, RemembersScoredObjects
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
 from .deps import sam_dependency_reason
@@ -143,7 +143,6 @@ class SAMParams:
             )
 
 
-@register_method
 class SAMMethod(RemembersScoredObjects, Method):
     """Segment Anything (automatic mask generation), zero-shot.
 

@@ -67,7 +67,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
-from ..base import Method, RemembersScoredObjects, register_method
+from ..base import Method, RemembersScoredObjects
 from .._zoom import zoom_image, zoom_labels
 from ..classical.objects import ObjectClassifier
 from ..classical.postprocess import ObjectStats
@@ -249,7 +249,6 @@ def _setup_tensorflow(threads: int | None):
     return tf
 
 
-@register_method
 class StarDistMethod(RemembersScoredObjects, Method):
     """StarDist2D (star-convex polygons) trained from scratch on the split, thresholds
     tuned on validation; per-object classes by a shared object classifier."""

@@ -19,7 +19,7 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
-from ..base import Method, MissingDependencyError, get_method, image_digest, register_method
+from ..base import Method, MissingDependencyError, image_digest
 from ._postprocess import Thresholds
 from ._targets import FIRST_OBJECT_CLASS
 
@@ -178,7 +178,6 @@ def _object_diameters(labels_list: Sequence[np.ndarray]) -> np.ndarray:
     return np.concatenate(out) if out else np.zeros(0)
 
 
-@register_method
 class UNetMethod(Method):
     """U-Net (Ronneberger et al. 2015) trained from scratch; instances via a boundary class.
 
@@ -287,6 +286,8 @@ class UNetMethod(Method):
             return reason
         kind, weak_id = parse_labels_spec(self.params.labels)
         if kind != "truth":
+            from ..registry import get_method  # lazy: the registry imports this module
+
             try:
                 weak = get_method(weak_id)
             except (KeyError, ValueError) as exc:
@@ -621,6 +622,8 @@ def weak_training_samples(
     info : dict
         What made the labels (method id, kind, fit time).
     """
+    from ..registry import get_method  # lazy: the registry imports this module
+
     weak = get_method(method_id)
     t0 = time.perf_counter()
     if kind == "weak":

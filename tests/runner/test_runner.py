@@ -388,20 +388,25 @@ except KeyboardInterrupt as exc:
 
 
 def test_code_version_covers_the_method_modules_a_family_imports(monkeypatch):
-    """A family's cells are invalidated by edits to the shared modules and other families it imports
-    (StarDist and Cellpose use the classical object classifier and ``_zoom``), not by unrelated ones."""
+    """A family's cells are invalidated by edits to the shared modules it imports (every deep family
+    uses ``_shared``: normalisation, resizing, the object classifier), not by other families."""
     import bench.runner.provenance as prov
 
     imports = prov._family_imports()  # read from the real package
-    assert {"classical", "_zoom"} <= imports["stardist"] and {"classical", "_zoom"} <= imports["cellpose"]
-    assert "unet" not in imports["stardist"]
+    for fam in ("stardist", "cellpose", "unet", "classical"):
+        assert "_shared" in imports[fam], fam
+    for fam in ("stardist", "cellpose", "sam"):
+        assert "classical" not in imports[fam] and "unet" not in imports[fam], fam
 
-    files = {"methods/base.py": "a", "methods/_zoom.py": "b", "methods/classical/objects.py": "c",
+    files = {"methods/base.py": "a", "methods/_shared/normalize.py": "b", "methods/classical/method.py": "c",
              "methods/stardist/method.py": "d", "methods/unet/method.py": "e"}
     monkeypatch.setattr(prov, "_source_digests", lambda: dict(files))
     v_sd, v_unet = prov.code_version(["stardist"]), prov.code_version(["unet"])
-    files["methods/classical/objects.py"] = "c2"
-    assert prov.code_version(["stardist"]) != v_sd and prov.code_version(["unet"]) == v_unet
-    v_sd = prov.code_version(["stardist"])
-    files["methods/_zoom.py"] = "b2"
+    files["methods/classical/method.py"] = "c2"
+    assert prov.code_version(["stardist"]) == v_sd and prov.code_version(["unet"]) == v_unet
+    assert prov.code_version(["classical"]) != prov.code_version(["stardist"])
+    files["methods/_shared/normalize.py"] = "b2"
+    assert prov.code_version(["stardist"]) != v_sd and prov.code_version(["unet"]) != v_unet
+    v_sd, v_unet = prov.code_version(["stardist"]), prov.code_version(["unet"])
+    files["methods/stardist/method.py"] = "d2"
     assert prov.code_version(["stardist"]) != v_sd and prov.code_version(["unet"]) == v_unet

@@ -128,7 +128,7 @@ class RemembersScoredObjects:
     last image's scores instead of predicting again (it predicts again for another
     image, and refuses labels that are not this method's prediction).
     :meth:`predict_classes` asks ``self.classifier`` (an
-    :class:`~bench.methods.classical.objects.ObjectClassifier` fitted on the
+    :class:`~bench.methods._shared.ObjectClassifier` fitted on the
     method's own objects, or ``None`` where the dataset has no classes).
     """
 

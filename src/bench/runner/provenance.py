@@ -110,7 +110,7 @@ def code_version(families: Iterable[str] | None = None) -> str:
     uncommitted edit. It covers every module of the package except
     :data:`NOT_CELL_CODE`; with `families`, the method packages under
     ``bench/methods/`` other than those and the ones they import (shared
-    helpers such as ``_zoom``, another family's object classifier) are left
+    helpers such as ``_shared``: normalisation, resizing, the object classifier) are left
     out too, so that editing one method family does not invalidate the cached
     cells of the others. (Notebooks
     enter a cell's cache key through their own content hash.)

@@ -5,15 +5,10 @@ import pytest
 
 from bench.data import Sample
 from bench.methods import get_method
-from bench.methods.classical.common import (
-    box_masks,
-    channel_candidates,
-    channel_plane,
-    fit_mode,
-    local_std,
-    normalize_channels,
-    youden_j,
-)
+from bench.methods._shared import fit_mode
+from bench.methods.classical.boxes import box_masks
+from bench.methods.classical.channels import youden_j
+from bench.methods.classical.planes import channel_candidates, channel_plane, local_std, normalize_channels
 
 
 def test_normalize_channels_maps_percentiles_per_channel():

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from bench.methods.classical.objects import (
+from bench.methods._shared import (
     ObjectClassifier,
     matched_classes,
     object_feature_names,

@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 from bench.data import Sample
+from bench.methods._shared import ObjectStats, downscale_image, downscale_labels, upscale_labels
 from bench.methods.classical.postprocess import (
-    ObjectStats,
     distance_markers,
-    downscale_image,
-    downscale_labels,
     fill_dark_holes,
     fill_small_holes,
     instances_from_mask,
@@ -19,7 +17,6 @@ from bench.methods.classical.postprocess import (
     relabel,
     remove_small_objects,
     split_touching,
-    upscale_labels,
 )
 
 
@@ -152,7 +149,7 @@ def test_object_stats_from_masks_and_boxes():
 
 
 def test_full_resolution_boxes_equal_boxes_of_upscaled_labels():
-    from bench.methods.classical.common import _full_resolution_boxes
+    from bench.methods.classical.boxes import full_resolution_boxes as _full_resolution_boxes
     from bench.metrics import boxes_from_labels
 
     rng = np.random.default_rng(3)

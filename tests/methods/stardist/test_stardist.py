@@ -8,7 +8,7 @@ import pytest
 from bench.data import Sample, get_dataset
 from bench.methods import Method, get_method
 from bench.methods.stardist import PROFILES, choose_grid, working_scale
-from bench.methods.stardist.method import normalize
+from bench.methods._shared import normalize
 
 HAVE_STARDIST = all(importlib.util.find_spec(m) is not None for m in ("tensorflow", "stardist"))
 needs_stardist = pytest.mark.skipif(not HAVE_STARDIST, reason="tensorflow/stardist not installed (pip install 'bench[stardist]')")

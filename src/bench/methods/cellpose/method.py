@@ -48,7 +48,7 @@ What ``fit`` does:
    on the *validation* split from the profile's grid, maximising the pooled F1
    at IoU 0.5 (ties: mean matched IoU), the network being run once per image.
 5. **Classes**: as for every instance method here, an
-   :class:`~bench.methods.classical.objects.ObjectClassifier` fitted on the
+   :class:`~bench.methods._shared.ObjectClassifier` fitted on the
    model's predictions on training images when the data carry classes.
 
 ``predict_scores`` gives each object the mean cell probability (sigmoid of
@@ -79,13 +79,11 @@ variants always use Cellpose's width.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import random
 import tempfile
 import time
-import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal, Sequence
@@ -93,10 +91,18 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
-from .._zoom import zoom_image, zoom_labels
 from ..base import Method, RemembersScoredObjects
-from ..classical.objects import ObjectClassifier
-from ..classical.postprocess import ObjectStats
+from .._shared import (
+    ObjectClassifier,
+    ObjectStats,
+    fit_object_classifier,
+    load_classifier,
+    normalize,
+    save_classifier,
+    zoom_image,
+    zoom_labels,
+)
+from ._library import MAX_SIZE_FRACTION, MIN_SIZE, _known_warnings, import_cellpose, masks_for_thresholds
 from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
 from .weights import weights_reason as _weights_reason
 
@@ -105,13 +111,8 @@ __all__ = ["CellposeParams", "CellposeMethod", "Budget", "PROFILES", "choose_cha
 
 logger = logging.getLogger(__name__)
 
-#: Per-plane normalisation percentiles (Cellpose's default).
-NORM_PERCENTILES = (1.0, 99.0)
 #: Scratch models see objects at a diameter clipped to this range (px).
 SCRATCH_DIAM_RANGE = (17.0, 30.0)
-#: Cellpose's minimum mask size (px) and largest mask as a fraction of the image.
-MIN_SIZE = 15
-MAX_SIZE_FRACTION = 0.4
 
 _TRANSMITTED = ("transmitted", "brightfield", "bf", "phase", "dic", "trans")
 _NUCLEAR = ("hoechst", "dapi", "draq5", "nuclei", "nucleus", "h2b")
@@ -197,10 +198,7 @@ def to_cellpose_planes(image: np.ndarray, planes: tuple[int, int | None]) -> np.
     for k, c in enumerate(planes):
         if c is None:
             continue
-        v = image[..., c].astype(np.float32)
-        lo, hi = np.percentile(v, NORM_PERCENTILES)
-        if hi > lo:
-            out[k] = (v - lo) / (hi - lo)
+        out[k] = normalize(image[..., c])
     return out
 
 
@@ -258,72 +256,12 @@ class CellposeParams:
             raise ValueError(f"cellpose: `threads` must be >= 0, got {self.threads}")
 
 
-@contextlib.contextmanager
-def _known_warnings():
-    """Silence the known third-party warnings of Cellpose 3 under torch 2.x (and only those)."""
-    with warnings.catch_warnings():
-        # dynamics.py builds sparse tensors without opting in or out of invariant checks
-        warnings.filterwarnings("ignore", message=r"Sparse invariant checks are implicitly disabled", category=UserWarning)
-        # importing cellpose pulls in code decorated with torch.jit.script_method
-        warnings.filterwarnings("ignore", message=r"`torch.jit.script_method` is deprecated", category=DeprecationWarning)
-        yield
-
-
-def import_cellpose():
-    """``(cellpose.models, cellpose.train, cellpose.dynamics)``, imported without their known warnings."""
-    with _known_warnings():
-        from cellpose import dynamics, models
-        from cellpose import train as cp_train
-    return models, cp_train, dynamics
-
-
 def _setup_torch(threads: int):
     import torch
 
     if threads > 0 and torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
     return torch
-
-
-def masks_for_thresholds(
-    dP, cellprob, *, niter: int, cellprob_thresholds, flow_thresholds, device=None,
-    resize: tuple[int, int] | None = None,
-) -> dict:
-    """Cellpose's masks for every (flow, cellprob) threshold pair, as ``{(flow, cellprob): int32 labels}``.
-
-    The same masks as ``cellpose.dynamics.resize_and_compute_masks`` (with
-    its `resize`: nearest-neighbour to ``(Ly, Lx)`` before small masks are
-    removed; ``min_size`` = :data:`MIN_SIZE`) for each pair, computed with one
-    run of the flow dynamics and one flow-error check per cellprob threshold
-    instead of one per pair: the flow threshold only removes masks whose flow
-    error exceeds it, so it is applied last, to a copy.
-    """
-    _, _, dynamics = import_cellpose()
-    import cv2
-    from cellpose import metrics as cp_metrics
-    from cellpose import transforms as cp_transforms
-    from cellpose import utils as cp_utils
-
-    import torch
-
-    device = device if device is not None else torch.device("cpu")
-    out = {}
-    for ct in cellprob_thresholds:
-        with _known_warnings():
-            base = dynamics.compute_masks(dP, cellprob, niter=niter, cellprob_threshold=ct, flow_threshold=0.0,
-                                          interp=True, max_size_fraction=MAX_SIZE_FRACTION, device=device)
-            merrors = cp_metrics.flow_error(base, dP, device)[0] if base.max() > 0 else np.zeros(0)
-        for ft in flow_thresholds:
-            m = base.copy()
-            if m.max() > 0 and ft is not None and ft > 0:
-                m[np.isin(m, 1 + np.nonzero(merrors > ft)[0])] = 0
-            if resize is not None and tuple(m.shape) != tuple(resize):
-                m = cp_transforms.resize_image(m, resize[0], resize[1], no_channels=True,
-                                               interpolation=cv2.INTER_NEAREST)
-            with _known_warnings():
-                m = cp_utils.fill_holes_and_remove_small_masks(m, min_size=MIN_SIZE)
-            out[(ft, ct)] = np.asarray(m, np.int32)
-    return out
 
 
 class CellposeMethod(RemembersScoredObjects, Method):
@@ -512,15 +450,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
             train_s, self.state["flow_threshold"], self.state["cellprob_threshold"],
         )
         self.fitted = True
-        self.classifier = None
-        if any(s.classes for s in train):
-            preds = [self.predict(s.image) for s in train]
-            self.classifier = ObjectClassifier(rng=seed).fit_matched(
-                [s.image for s in train],
-                y_true=[s.labels for s in train],
-                true_classes=[dict(s.classes or {}) for s in train],
-                y_pred=preds,
-            )
+        self.classifier = fit_object_classifier(train, self.predict, rng=seed)
         return self
 
     def _tune(self, val: Sequence[Sample], b: Budget) -> None:
@@ -614,8 +544,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
         self._require_model()
         (path / "cellpose_net").write_bytes(self._net_bytes)
         (path / "state.json").write_text(json.dumps(self.state, indent=1))
-        if self.classifier is not None:
-            self.classifier.save(path / "classifier.joblib")
+        save_classifier(self.classifier, path)
 
     def _load_state(self, path: Path) -> None:
         state_file = path / "state.json"
@@ -625,5 +554,4 @@ class CellposeMethod(RemembersScoredObjects, Method):
         net_file = path / "cellpose_net"
         self._net_bytes = net_file.read_bytes() if net_file.is_file() else None
         self._model = self._new_model(str(net_file), float(self.state["diam_mean"]), tuple(self.state["nbase"]))
-        clf = path / "classifier.joblib"
-        self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None
+        self.classifier = load_classifier(path)

@@ -3,13 +3,15 @@
 Registered methods (one module each): ``isodata_watershed``, ``auto_threshold``,
 ``random_forest``, ``svm``, ``hough`` and ``log_spots``. Shared parts:
 
-* :mod:`~bench.methods.classical.common` -- the fit/tune/predict protocol
-  (object sizes, working scale, channel choice, grid search by F1);
+* :mod:`~bench.methods.classical.method` -- :class:`ClassicalMethod`, the
+  fit/tune/predict protocol (object sizes, working scale, channel choice,
+  grid search by F1), built from :mod:`.params`, :mod:`.planes` (image
+  planes), :mod:`.channels` (``channel="auto"``), :mod:`.boxes` and
+  :mod:`.tuning`;
 * :mod:`~bench.methods.classical.features` -- ilastik-like pixel features;
 * :mod:`~bench.methods.classical.postprocess` -- probability / foreground maps
-  to instances (threshold, hole filling, seeded watershed), rescaling, object
-  statistics;
-* :mod:`~bench.methods.classical.objects` -- :class:`ObjectClassifier`, the
-  per-object classifier every method (deep ones included) can reuse for
-  datasets with per-object classes.
+  to instances (threshold, hole filling, seeded watershed).
+
+Normalisation, rescaling, object statistics and the per-object classifier are
+shared with the deep families: :mod:`bench.methods._shared`.
 """

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import ndimage as ndi
 
-from .common import ClassicalMethod, ClassicalParams
+from .method import ClassicalMethod, ClassicalParams
 from .postprocess import instances_from_mask
 
 __all__ = ["AutoThreshold", "AutoThresholdParams", "THRESHOLDS", "threshold_mask"]
@@ -176,12 +176,13 @@ class AutoThreshold(ClassicalMethod):
         )
 
     def _tune(self, train, val, rng):
+        tuning = self._tuning_images(train, val)
         grid = self._candidates()
         masks: dict = {}
         failed = set()
         for t in grid:
             key_t = (t["method"], t["sigma"], t["offset"])
-            for ws in train:
+            for ws in tuning:
                 key = (id(ws),) + key_t
                 if key in masks or key_t in failed:
                     continue
@@ -193,12 +194,12 @@ class AutoThreshold(ClassicalMethod):
         eligible = [t for t in grid if (t["method"], t["sigma"], t["offset"]) not in failed]
         if not eligible:
             raise ValueError(f"{self.name}: no threshold in {sorted({t['method'] for t in grid})} is defined "
-                             "on every training image")
+                             "on every tuning image")
 
         def segment(ws, t):
             return self._instances(masks[(id(ws), t["method"], t["sigma"], t["offset"])], t)
 
-        return self._grid_search(eligible, segment, train)
+        return self._grid_search(eligible, segment, tuning)
 
     def _segment(self, work, tuned):
         try:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .common import ClassicalMethod, ClassicalParams
+from .method import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
 
 __all__ = ["Hough", "HoughParams", "edge_strength", "edge_levels", "circle_accumulator", "circle_candidates",
@@ -330,6 +330,7 @@ class Hough(ClassicalMethod):
         return {"radii": radii.tolist(), "min_area": round(ma, 2), "min_separation": float(radii[0])}
 
     def _tune(self, train, val, rng):
+        tuning = self._tuning_images(train, val)
         p = self.params
         fixed = self._fixed()
         sig = [p.sigma] if p.sigma is not None else list(SIGMA_GRID if p.profile != "ci" else SIGMA_GRID[-1:])
@@ -352,7 +353,7 @@ class Hough(ClassicalMethod):
                 acc[ka] = self._candidates(strength[ks], t, min_score=lowest)
             return self._paint(ws.image.shape, *acc[ka], t)
 
-        best, score = self._grid_search(grid, segment, train)
+        best, score = self._grid_search(grid, segment, tuning)
         if p.profile == "quick" and (p.edge is None or p.sensitivity is None):
             # refine to the 0.1 step around the best coarse pair
             def near(v, fixed_value):
@@ -366,7 +367,7 @@ class Hough(ClassicalMethod):
             ]
             # the coarse winner first, so that it keeps ties
             fine.sort(key=lambda t: (t["edge"], t["sensitivity"]) != (best["edge"], best["sensitivity"]))
-            best, score = self._grid_search(fine, segment, train)
+            best, score = self._grid_search(fine, segment, tuning)
         return best, score
 
     @staticmethod

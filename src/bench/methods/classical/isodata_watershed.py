@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .common import ClassicalMethod, ClassicalParams
+from .method import ClassicalMethod, ClassicalParams
 from .postprocess import fill_small_holes, remove_small_objects, split_touching
 
 __all__ = ["IsodataWatershed", "IsodataWatershedParams", "isodata_mask"]
@@ -78,7 +78,7 @@ class IsodataWatershed(ClassicalMethod):
     """IsoData automatic threshold, distance transform and seeded watershed.
 
     The classical pipeline of LysoQuant's Figure 1 (Morone et al., 2020): the
-    working plane (see :mod:`bench.methods.classical.common`) is smoothed by a
+    working plane (see :mod:`bench.methods.classical.method`) is smoothed by a
     Gaussian of width ``sigma`` and thresholded at its IsoData level (Ridler &
     Calvard, 1978: the iterative intermeans threshold ``t = (mean below t +
     mean above t) / 2``). Holes smaller than the largest expected object are
@@ -90,7 +90,7 @@ class IsodataWatershed(ClassicalMethod):
     ``sigma``, ``min_distance`` and ``min_area`` left at ``None`` are chosen on
     the training images by the pooled F1 at IoU 0.5 over a small grid, scaled by
     the training objects' size distribution. Per-object classes come from the
-    shared :class:`~bench.methods.classical.objects.ObjectClassifier`.
+    shared :class:`~bench.methods._shared.ObjectClassifier`.
 
     References
     ----------
@@ -122,6 +122,7 @@ class IsodataWatershed(ClassicalMethod):
         ]
 
     def _tune(self, train, val, rng):
+        tuning = self._tuning_images(train, val)
         cache: dict = {}
 
         def segment(ws, t):
@@ -133,7 +134,7 @@ class IsodataWatershed(ClassicalMethod):
             return remove_small_objects(split_touching(mask, min_distance=t["min_distance"], distance=dist),
                                         t["min_area"])
 
-        return self._grid_search(self._candidates(), segment, train)
+        return self._grid_search(self._candidates(), segment, tuning)
 
     def _segment(self, work, tuned):
         mask = fill_small_holes(isodata_mask(work, tuned["sigma"]), tuned["max_hole"])

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from scipy import ndimage as ndi
 
-from .common import ClassicalMethod, ClassicalParams
+from .method import ClassicalMethod, ClassicalParams
 from .postprocess import fill_dark_holes, fill_small_holes, remove_small_objects
 
 __all__ = ["LogSpots", "LogSpotsParams", "log_response", "log_candidates", "prune_candidates", "log_seeds",
@@ -297,6 +297,7 @@ class LogSpots(ClassicalMethod):
         }
 
     def _tune(self, train, val, rng):
+        tuning = self._tuning_images(train, val)
         p = self.params
         fixed = self._fixed()
         th = [p.threshold] if p.threshold is not None else list(THRESHOLD_GRID[:: 2 if p.profile == "ci" else 1])
@@ -323,7 +324,7 @@ class LogSpots(ClassicalMethod):
             return remove_small_objects(labels, t["min_area"])
 
         grid = [{**t, "basin_floor": floor} for t in grid]
-        return self._grid_search(grid, segment, train)
+        return self._grid_search(grid, segment, tuning)
 
     @staticmethod
     def _plane(work, t):

@@ -33,9 +33,11 @@ from typing import Any, ClassVar, Mapping
 
 import numpy as np
 
-from .common import ClassicalMethod, ClassicalParams, box_masks
+from .._shared import upscale_labels
+from .boxes import box_masks
 from .features import FEATURES, ILASTIK_SIGMAS, pixel_features
-from .postprocess import instances_from_probability, upscale_labels
+from .method import ClassicalMethod, ClassicalParams
+from .postprocess import instances_from_probability
 
 __all__ = ["PixelParams", "PixelClassifierMethod", "pixel_targets"]
 

@@ -1,10 +1,10 @@
-"""From foreground / probability maps to instance labels, and object-size statistics.
+"""From foreground / probability maps to instance labels.
 
-Shared by every classical method (and usable by the deep ones): the post-processing
-that turns a binary or probability foreground into int32 instance labels
-(threshold, hole filling, distance-transform seeded watershed, size filter), the
-integer rescaling used to run a method at a working scale, and the object-size
-statistics learnt from the training split's ground truth.
+Shared by every classical method: the post-processing that turns a binary or
+probability foreground into int32 instance labels (threshold, hole filling,
+distance-transform seeded watershed, size filter). The integer rescaling and the
+object-size statistics that the deep families use too live in
+:mod:`bench.methods._shared`.
 
 All functions are vectorised (numpy / scipy.ndimage / scikit-image); none loops over
 pixels in Python.
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import ndimage as ndi
 
-from ...data.sample import Sample
 
 __all__ = [
-    "ObjectStats",
     "remove_small_objects",
     "fill_small_holes",
     "fill_dark_holes",
@@ -31,9 +27,6 @@ __all__ = [
     "split_touching",
     "instances_from_mask",
     "instances_from_probability",
-    "downscale_image",
-    "downscale_labels",
-    "upscale_labels",
     "paint_disks",
     "relabel",
 ]
@@ -396,79 +389,6 @@ def instances_from_probability(
     return remove_small_objects(labels, min_area)
 
 
-# ------------------------------------------------------------------- rescaling
-def downscale_image(image: np.ndarray, factor: int) -> np.ndarray:
-    """Block-mean downscaling by an integer `factor` (edges padded by replication).
-
-    Parameters
-    ----------
-    image : (M, N[, C]) ndarray
-    factor : int
-        1 returns `image` unchanged (as float32).
-
-    Returns
-    -------
-    (ceil(M / factor), ceil(N / factor)[, C]) ndarray of float32
-
-    Examples
-    --------
-    >>> downscale_image(np.arange(16.0).reshape(4, 4), 2).tolist()
-    [[2.5, 4.5], [10.5, 12.5]]
-    """
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"`factor` must be an integer >= 1, got {factor!r}")
-    image = np.asarray(image, dtype=np.float32)
-    if factor == 1:
-        return image
-    m, n = image.shape[:2]
-    pm, pn = (-m) % factor, (-n) % factor
-    if pm or pn:
-        pad = [(0, pm), (0, pn)] + [(0, 0)] * (image.ndim - 2)
-        image = np.pad(image, pad, mode="edge")
-    M, N = image.shape[0] // factor, image.shape[1] // factor
-    blocks = image.reshape(M, factor, N, factor, *image.shape[2:])
-    return blocks.mean(axis=(1, 3), dtype=np.float32)
-
-
-def downscale_labels(labels: np.ndarray, factor: int) -> np.ndarray:
-    """Nearest (block-centre) downscaling of a label image by an integer `factor`.
-
-    Examples
-    --------
-    >>> downscale_labels(np.array([[1, 1, 2, 2], [1, 1, 2, 2]]), 2).tolist()
-    [[1, 2]]
-    """
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"`factor` must be an integer >= 1, got {factor!r}")
-    labels = _check_2d(labels, "labels")
-    if factor == 1:
-        return labels
-    m, n = labels.shape
-    M, N = -(-m // factor), -(-n // factor)
-    rows = np.minimum(np.arange(M) * factor + factor // 2, m - 1)
-    cols = np.minimum(np.arange(N) * factor + factor // 2, n - 1)
-    return labels[np.ix_(rows, cols)]
-
-
-def upscale_labels(labels: np.ndarray, factor: int, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour upscaling by an integer `factor`, cropped to `shape` (int32).
-
-    Examples
-    --------
-    >>> upscale_labels(np.array([[1, 2]]), 2, (2, 3)).tolist()
-    [[1, 1, 2], [1, 1, 2]]
-    """
-    labels = _check_2d(labels, "labels")
-    if factor < 1 or int(factor) != factor:
-        raise ValueError(f"`factor` must be an integer >= 1, got {factor!r}")
-    out = labels if factor == 1 else np.repeat(np.repeat(labels, factor, axis=0), factor, axis=1)
-    if out.shape[0] < shape[0] or out.shape[1] < shape[1]:
-        raise ValueError(
-            f"`labels` (shape {labels.shape}) times `factor` {factor} is smaller than `shape` {shape}"
-        )
-    return np.ascontiguousarray(out[: shape[0], : shape[1]], dtype=np.int32)
-
-
 def paint_disks(
     shape: tuple[int, int],
     centers: np.ndarray,
@@ -540,95 +460,3 @@ def paint_disks(
     label_of_priority = order + 1
     out.ravel()[flat[last]] = label_of_priority[pri[last]].astype(np.int32)
     return out
-
-
-# ---------------------------------------------------------------- statistics
-@dataclass(frozen=True)
-class ObjectStats:
-    """Object-size statistics of a training split (from masks, or from boxes).
-
-    Attributes
-    ----------
-    n_objects : int
-        Number of objects measured.
-    area_p05, area_median, area_p95 : float
-        5th percentile, median and 95th percentile of the object area (px).
-    source : {"masks", "boxes"}
-        Where the sizes come from; from boxes the area is that of the inscribed
-        ellipse, ``pi / 4 * w * h``.
-    """
-
-    n_objects: int
-    area_p05: float
-    area_median: float
-    area_p95: float
-    source: str = "masks"
-
-    @property
-    def radius_median(self) -> float:
-        """Equivalent-disk radius of the median area."""
-        return math.sqrt(self.area_median / math.pi)
-
-    @property
-    def radius_p05(self) -> float:
-        return math.sqrt(self.area_p05 / math.pi)
-
-    @property
-    def radius_p95(self) -> float:
-        return math.sqrt(self.area_p95 / math.pi)
-
-    def scaled(self, factor: int) -> "ObjectStats":
-        """The same statistics after downscaling images by `factor`."""
-        f2 = float(factor) ** 2
-        return ObjectStats(
-            self.n_objects, self.area_p05 / f2, self.area_median / f2, self.area_p95 / f2, self.source
-        )
-
-    def to_dict(self) -> dict:
-        return {
-            "n_objects": self.n_objects,
-            "area_p05": self.area_p05,
-            "area_median": self.area_median,
-            "area_p95": self.area_p95,
-            "source": self.source,
-        }
-
-    @classmethod
-    def from_areas(cls, areas: np.ndarray, *, source: str = "masks") -> "ObjectStats":
-        """Statistics of a 1-D array of object areas.
-
-        Examples
-        --------
-        >>> s = ObjectStats.from_areas(np.array([10.0, 20.0, 30.0]))
-        >>> s.n_objects, s.area_median
-        (3, 20.0)
-        """
-        areas = np.asarray(areas, dtype=float).ravel()
-        if areas.size == 0:
-            raise ValueError("`areas` is empty: the training split has no objects")
-        p05, med, p95 = np.percentile(areas, [5, 50, 95])
-        return cls(int(areas.size), float(p05), float(med), float(p95), source)
-
-    @classmethod
-    def from_samples(cls, samples: Sequence[Sample]) -> "ObjectStats":
-        """Statistics of the ground-truth objects (labels, else boxes) of `samples`.
-
-        Raises
-        ------
-        ValueError
-            If a sample has neither labels nor boxes, or there is no object at all.
-        """
-        areas = []
-        source = "masks"
-        for s in samples:
-            if s.labels is not None:
-                counts = np.bincount(s.labels.ravel())[1:]
-                areas.append(counts[counts > 0].astype(float))
-            elif s.boxes is not None:
-                source = "boxes"
-                h, w = s.shape
-                b = np.asarray(s.boxes, float)
-                areas.append(math.pi / 4 * (b[:, 3] * w) * (b[:, 4] * h))
-            else:
-                raise ValueError(f"sample {s.name!r} has neither `labels` nor `boxes` to measure objects")
-        return cls.from_areas(np.concatenate(areas) if areas else np.array([]), source=source)

@@ -14,7 +14,7 @@ filter from the training objects (masks, or boxes for a detection dataset):
 masks smaller than a quarter of the 5th percentile or larger than four times
 the 95th percentile of the true object areas are dropped. Where the training
 objects carry classes, an
-:class:`~bench.methods.classical.objects.ObjectClassifier` is fitted on the
+:class:`~bench.methods._shared.ObjectClassifier` is fitted on the
 true training objects (SAM itself is not run on the training images) and
 classifies SAM's objects. ``max_area_fraction`` always drops masks covering more than
 that fraction of the image (SAM's frequent "background" proposal).
@@ -42,8 +42,7 @@ from typing import Literal
 import numpy as np
 
 from ..base import Method, MissingDependencyError, RemembersScoredObjects
-from ..classical.objects import ObjectClassifier
-from ..classical.postprocess import ObjectStats
+from .._shared import NORM_PERCENTILES, ObjectClassifier, ObjectStats, fit_object_classifier, load_classifier, normalize, save_classifier
 from .deps import sam_dependency_reason
 from .masks import ORDERS, SCORES, records_to_labels
 from .weights import CHECKPOINTS, fetch_checkpoint
@@ -52,10 +51,6 @@ from .weights import weights_reason as _weights_reason
 __all__ = ["SAMParams", "SAMMethod", "to_rgb_uint8"]
 
 logger = logging.getLogger(__name__)
-
-#: Percentiles for the 8-bit conversion.
-NORM_PERCENTILES = (1.0, 99.8)
-
 
 def to_rgb_uint8(image: np.ndarray, *, percentiles: tuple[float, float] = NORM_PERCENTILES) -> np.ndarray:
     """The ``(Y, X, 3)`` uint8 picture SAM is given for a ``(Y, X, C)`` image.
@@ -70,9 +65,7 @@ def to_rgb_uint8(image: np.ndarray, *, percentiles: tuple[float, float] = NORM_P
         raise ValueError(f"`image` must be a (Y, X, C) array, got shape {getattr(image, 'shape', None)}")
     planes = []
     for c in range(min(3, image.shape[2])):
-        v = image[..., c].astype(np.float32)
-        lo, hi = np.percentile(v, percentiles)
-        planes.append(np.clip((v - lo) / (hi - lo), 0, 1) if hi > lo else np.zeros_like(v))
+        planes.append(np.clip(normalize(image[..., c], percentiles), 0, 1))
     if len(planes) == 1:
         planes = planes * 3
     elif len(planes) == 2:
@@ -190,14 +183,9 @@ class SAMMethod(RemembersScoredObjects, Method):
             self.min_area = int(np.floor(stats.area_p05 / 4))
             self.max_area_train = int(np.ceil(stats.area_p95 * 4))
             logger.info("sam: area filter [%d, %d] px from %d training objects", self.min_area, self.max_area_train, stats.n_objects)
-        self.classifier = None
-        if any(s.classes for s in train if s.labels is not None):
-            # SAM is not run on the training images (minutes per image on a CPU): the
-            # classifier learns from the true objects only
-            with_classes = [s for s in train if s.labels is not None and s.classes]
-            self.classifier = ObjectClassifier(rng=rng).fit(
-                [s.image for s in with_classes], [s.labels for s in with_classes], [dict(s.classes) for s in with_classes]
-            )
+        # SAM is not run on the training images (minutes per image on a CPU): the
+        # classifier learns from the true objects only
+        self.classifier = fit_object_classifier(train, None, rng=rng)
         self.fitted = True
         return self
 
@@ -256,8 +244,7 @@ class SAMMethod(RemembersScoredObjects, Method):
         import json
 
         (path / "state.json").write_text(json.dumps({"min_area": self.min_area, "max_area_train": self.max_area_train}))
-        if self.classifier is not None:
-            self.classifier.save(path / "classifier.joblib")
+        save_classifier(self.classifier, path)
 
     def _load_state(self, path: Path) -> None:
         import json
@@ -268,5 +255,4 @@ class SAMMethod(RemembersScoredObjects, Method):
         d = json.loads(state_file.read_text())
         self.min_area = int(d["min_area"])
         self.max_area_train = None if d["max_area_train"] is None else int(d["max_area_train"])
-        clf = path / "classifier.joblib"
-        self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None
+        self.classifier = load_classifier(path)

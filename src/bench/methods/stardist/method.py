@@ -6,7 +6,7 @@ Star-convex Polygons", MICCAI 2018, doi:10.1007/978-3-030-00934-2_30.
 What ``fit`` does, in order:
 
 1. **Object size.** The median equivalent-disk diameter ``d`` of the training
-   objects (:class:`~bench.methods.classical.postprocess.ObjectStats`).
+   objects (:class:`~bench.methods._shared.ObjectStats`).
 2. **Working scale.** Images are zoomed by ``s = min(1, working_diameter / d)``
    (never enlarged) so big objects (nuclei of 60-90 px) are learned and
    predicted on a smaller grid; prediction passes the same ``s`` to
@@ -25,7 +25,7 @@ What ``fit`` does, in order:
    working scale) picks the probability and NMS thresholds; they are stored
    with the model.
 7. **Classes** (datasets with per-object classes): an
-   :class:`~bench.methods.classical.objects.ObjectClassifier` fitted on the
+   :class:`~bench.methods._shared.ObjectClassifier` fitted on the
    model's own predictions on training images (matched objects inherit the
    true class) plus the true objects.
 
@@ -68,16 +68,22 @@ import numpy as np
 
 from ...data.sample import Sample
 from ..base import Method, RemembersScoredObjects
-from .._zoom import zoom_image, zoom_labels
-from ..classical.objects import ObjectClassifier
-from ..classical.postprocess import ObjectStats
+from .._shared import (
+    NORM_PERCENTILES,
+    ObjectClassifier,
+    ObjectStats,
+    fit_object_classifier,
+    load_classifier,
+    normalize,
+    save_classifier,
+    zoom_image,
+    zoom_labels,
+)
 
-__all__ = ["StarDistParams", "StarDistMethod", "Budget", "PROFILES", "choose_grid", "working_scale", "normalize"]
+__all__ = ["StarDistParams", "StarDistMethod", "Budget", "PROFILES", "choose_grid", "working_scale"]
 
 logger = logging.getLogger(__name__)
 
-#: Per-image normalisation percentiles (StarDist examples).
-NORM_PERCENTILES = (1.0, 99.8)
 #: Depth of the StarDist U-Net (Config2D default).
 UNET_DEPTH = 3
 
@@ -138,19 +144,6 @@ def working_scale(diameter: float, working_diameter: float) -> float:
     if working_diameter == 0:
         return 1.0
     return float(min(1.0, working_diameter / diameter))
-
-
-def normalize(image: np.ndarray, percentiles: tuple[float, float] = NORM_PERCENTILES) -> np.ndarray:
-    """Each channel of a ``(Y, X, C)`` image from its percentiles to 0-1 (float32, not clipped).
-
-    Examples
-    --------
-    >>> normalize(np.arange(5, dtype=np.float32).reshape(1, 5, 1), (0, 100))[..., 0].tolist()
-    [[0.0, 0.25, 0.5, 0.75, 1.0]]
-    """
-    lo = np.percentile(image, percentiles[0], axis=(0, 1), keepdims=True)
-    hi = np.percentile(image, percentiles[1], axis=(0, 1), keepdims=True)
-    return ((image - lo) / np.maximum(hi - lo, 1e-20)).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -365,15 +358,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
         self.state = json.loads(json.dumps(self.state))  # exactly what save/load gives back
         logger.info("stardist: trained in %.1f s, thresholds %s (tuned in %.1f s)", train_s, self.state["thresholds"], tune_s)
         self.fitted = True
-        self.classifier = None
-        if any(s.classes for s in train):
-            preds = [self.predict(s.image) for s in train]
-            self.classifier = ObjectClassifier(rng=seed).fit_matched(
-                [s.image for s in train],
-                y_true=[s.labels for s in train],
-                true_classes=[dict(s.classes or {}) for s in train],
-                y_pred=preds,
-            )
+        self.classifier = fit_object_classifier(train, self.predict, rng=seed)
         return self
 
     # ------------------------------------------------------------- inference
@@ -417,8 +402,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
         with _quiet():
             model.keras_model.save_weights(str(folder / "weights_last.h5"))
         (path / "state.json").write_text(json.dumps(self.state, indent=1))
-        if self.classifier is not None:
-            self.classifier.save(path / "classifier.joblib")
+        save_classifier(self.classifier, path)
 
     def _load_state(self, path: Path) -> None:
         state_file = path / "state.json"
@@ -433,8 +417,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
         t = self._model.thresholds
         if not (math.isclose(t.prob, self.state["thresholds"]["prob"]) and math.isclose(t.nms, self.state["thresholds"]["nms"])):
             raise ValueError(f"{path}: stardist/thresholds.json disagrees with state.json")
-        clf = path / "classifier.joblib"
-        self.classifier = ObjectClassifier.load(clf) if clf.is_file() else None
+        self.classifier = load_classifier(path)
 
 
 class _TqdmCallback:

@@ -10,8 +10,7 @@ import dataclasses
 import json
 import logging
 import math
-import re
-import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Sequence
@@ -19,8 +18,10 @@ from typing import Any, Literal, Sequence
 import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
+from .._shared import NORM_PERCENTILES, fit_mode, normalize, percentile_range, resize_image, resize_nearest
 from ..base import Method, MissingDependencyError, image_digest
 from ._postprocess import Thresholds
+from ._weak import parse_labels_spec, weak_training_samples
 from ._targets import FIRST_OBJECT_CLASS
 
 __all__ = ["UNetMethod", "UNetParams", "parse_labels_spec", "TARGET_DIAMETER"]
@@ -34,32 +35,6 @@ TARGET_DIAMETER = 32.0
 MIN_SCALE = 0.25
 #: Candidate smallest object sizes, times the 5th percentile of the training object areas.
 MIN_SIZE_FACTORS = (0.25, 0.5, 1.0)
-#: Per-channel normalisation percentiles.
-NORM_PERCENTILES = (1.0, 99.8)
-
-_LABELS_RE = re.compile(r"^(?P<kind>weak|weak-untuned):(?P<method>[A-Za-z0-9_\-]+(?:\[[^\[\],]*\])?)$")
-
-
-def parse_labels_spec(spec: str) -> tuple[str, str | None]:
-    """Split the `labels` parameter into its kind and the weak method's id.
-
-    >>> parse_labels_spec("truth")
-    ('truth', None)
-    >>> parse_labels_spec("weak:isodata_watershed")
-    ('weak', 'isodata_watershed')
-    >>> parse_labels_spec("weak-untuned:isodata_watershed[sigma=1.0]")
-    ('weak-untuned', 'isodata_watershed[sigma=1.0]')
-    """
-    if spec == "truth":
-        return "truth", None
-    m = _LABELS_RE.match(spec)
-    if m is None:
-        raise ValueError(
-            f"parameter `labels` must be 'truth', 'weak:<method-id>' or 'weak-untuned:<method-id>' "
-            f"(a method id with at most one parameter, no commas), got {spec!r}"
-        )
-    return m["kind"], m["method"]
-
 
 @dataclass(frozen=True)
 class UNetParams:
@@ -92,9 +67,12 @@ class UNetParams:
     scale : float or None
         Working scale (images are resized by it before the network); ``None``:
         ``min(1, 32 px / median training object diameter)``, at least 0.25.
-    normalize : {"dataset", "image"}
-        Per-channel 1st-99.8th percentile normalisation, with percentiles from
-        the training images (kept with the model) or from each image.
+    normalize : {"image", "dataset"}
+        Per-channel 1st-99.8th percentile normalisation
+        (:func:`bench.methods._shared.normalize`), with percentiles from each
+        image (the default: survives a change of bit depth or offset between
+        training and new images) or from the training images (kept with the
+        model; a new image whose range does not match theirs gets a warning).
     augment : bool
         Flips, 90-degree rotations, elastic deformation, gamma / contrast curves.
     tile, overlap : int
@@ -109,7 +87,7 @@ class UNetParams:
     recipe: Literal["lysoquant", "cdl"] = "lysoquant"
     iterations: int | None = None
     scale: float | None = None
-    normalize: Literal["dataset", "image"] = "dataset"
+    normalize: Literal["image", "dataset"] = "image"
     augment: bool = True
     tile: int = 1024
     overlap: int = 64
@@ -144,30 +122,6 @@ def _torch():
 def _device():
     torch = _torch()
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def _resize_image(x: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """(C, Y, X) float32 -> (C, *shape), antialiased bilinear."""
-    if x.shape[1:] == tuple(shape):
-        return x
-    torch = _torch()
-    import torch.nn.functional as F
-
-    t = torch.from_numpy(np.ascontiguousarray(x))[None]
-    return F.interpolate(t, size=shape, mode="bilinear", antialias=True, align_corners=False)[0].numpy()
-
-
-def _resize_nearest(labels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    """Nearest-neighbour resize of a 2-D integer map (pixel centres aligned).
-
-    >>> _resize_nearest(np.array([[1, 2], [3, 4]]), (4, 4))[0].tolist()
-    [1, 1, 2, 2]
-    """
-    if labels.shape == tuple(shape):
-        return labels
-    ry = np.minimum(((np.arange(shape[0]) + 0.5) * labels.shape[0] / shape[0]).astype(int), labels.shape[0] - 1)
-    rx = np.minimum(((np.arange(shape[1]) + 0.5) * labels.shape[1] / shape[1]).astype(int), labels.shape[1] - 1)
-    return labels[np.ix_(ry, rx)]
 
 
 def _object_diameters(labels_list: Sequence[np.ndarray]) -> np.ndarray:
@@ -336,12 +290,17 @@ class UNetMethod(Method):
             )
             if kind == "weak-untuned":
                 tune_val = tune_weak
-        mode = _fit_mode(fit_train)
+        mode = fit_mode(fit_train)
+        if mode not in ("instance", "semantic"):
+            raise ValueError(
+                f"unet: every training sample needs instance labels (or every one semantic labels); got {mode} truth"
+            )
         cfg: dict[str, Any] = {"mode": mode, "in_channels": len(self.channels), "labels": weak_info or "truth"}
 
         # normalisation and working scale
         if p.normalize == "dataset":
             lo, hi = _dataset_percentiles([s.image for s in fit_train])
+            # each training image's normalised range, to tell new images that do not fit
             cfg["norm"] = {"lo": lo.tolist(), "hi": hi.tolist()}
         if mode == "instance":
             n_cls = _n_object_classes(fit_train + ([] if kind != "truth" else list(val)))
@@ -369,7 +328,7 @@ class UNetMethod(Method):
             images.append(x)
             targets.append(t)
             if mode == "instance":
-                lab = _resize_nearest(s.labels, x.shape[1:])
+                lab = resize_nearest(s.labels, x.shape[1:])
                 a = np.bincount(lab.ravel())[1:]
                 areas.append(a[a > 0])
         all_areas = np.concatenate(areas) if areas else np.zeros(0)
@@ -421,7 +380,7 @@ class UNetMethod(Method):
                 raise ValueError(f"{self.name}: validation sample {s.name!r} has no instance labels")
             p = self._work_probs(s.image)
             probs.append(p)
-            truth.append(_resize_nearest(s.labels, p.shape[1:]))
+            truth.append(resize_nearest(s.labels, p.shape[1:]))
         ci = self.params.profile == "ci"
         th = tune_thresholds(
             probs, truth, min_sizes=min_sizes[:2] if ci else min_sizes,
@@ -436,14 +395,13 @@ class UNetMethod(Method):
     # -------------------------------------------------------------- arrays
     def _normalise(self, image: np.ndarray) -> np.ndarray:
         """(Y, X, C) -> (C, Y, X) float32, percentiles mapped to 0 / 1."""
+        if self.params.normalize == "image":
+            return np.ascontiguousarray(np.moveaxis(normalize(image), 2, 0))
+        lo = np.asarray(self.config["norm"]["lo"], np.float32)
+        hi = np.asarray(self.config["norm"]["hi"], np.float32)
+        _warn_outside_training_range(image, lo, hi, who=self.label)
         x = np.moveaxis(np.asarray(image, np.float32), 2, 0)
-        if self.params.normalize == "dataset":
-            lo = np.asarray(self.config["norm"]["lo"], np.float32)[:, None, None]
-            hi = np.asarray(self.config["norm"]["hi"], np.float32)[:, None, None]
-        else:
-            lo, hi = _dataset_percentiles([image])
-            lo, hi = lo[:, None, None].astype(np.float32), hi[:, None, None].astype(np.float32)
-        return (x - lo) / np.maximum(hi - lo, 1e-6)
+        return (x - lo[:, None, None]) / np.maximum(hi - lo, 1e-6)[:, None, None]
 
     def _work_shape(self, shape: tuple[int, int]) -> tuple[int, int]:
         s = self.config["scale"]
@@ -451,14 +409,14 @@ class UNetMethod(Method):
 
     def _work_image(self, image: np.ndarray) -> np.ndarray:
         x = self._normalise(image)
-        return _resize_image(x, self._work_shape(image.shape[:2]))
+        return resize_image(x, self._work_shape(image.shape[:2]))
 
     def _work_target(self, s: Sample, shape: tuple[int, int]) -> np.ndarray:
         from ._targets import instance_targets
 
         if self.config["mode"] == "semantic":
-            return _resize_nearest(s.semantic, shape).astype(np.int64)
-        lab = _resize_nearest(s.labels, shape)
+            return resize_nearest(s.semantic, shape).astype(np.int64)
+        lab = resize_nearest(s.labels, shape)
         k = self.config["n_object_classes"]
         return instance_targets(lab, dict(s.classes) if (k > 1 and s.classes is not None) else None, k)
 
@@ -492,7 +450,7 @@ class UNetMethod(Method):
             return self._cache[1]
         p = self._work_probs(image)
         if p.shape[1:] != image.shape[:2]:
-            p = _resize_image(p, image.shape[:2])
+            p = resize_image(p, image.shape[:2])
         self._cache = (key, p)
         return p
 
@@ -568,86 +526,37 @@ class UNetMethod(Method):
 
 
 # ------------------------------------------------------------------- helpers
-def _fit_mode(samples: Sequence[Sample]) -> str:
-    if all(s.labels is not None for s in samples):
-        return "instance"
-    if all(s.semantic is not None for s in samples):
-        return "semantic"
-    raise ValueError(
-        "unet: every training sample needs instance labels (or every one semantic labels); "
-        f"got {sum(s.labels is not None for s in samples)} of {len(samples)} with instance labels"
-    )
-
-
 def _n_object_classes(samples: Sequence[Sample]) -> int:
     ks = [max(s.classes.values()) for s in samples if s.classes]
     return int(max(ks)) + 1 if ks else 1
 
 
 def _dataset_percentiles(images: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Per-channel 1st / 99.8th percentiles over images (each subsampled to ~512x512)."""
-    subs = []
-    for im in images:
-        sy, sx = max(1, im.shape[0] // 512), max(1, im.shape[1] // 512)
-        subs.append(im[::sy, ::sx].reshape(-1, im.shape[2]))
-    lo, hi = np.percentile(np.concatenate(subs), NORM_PERCENTILES, axis=0)
-    return lo.astype(np.float64), hi.astype(np.float64)
+    """Per-channel percentiles (:data:`~bench.methods._shared.NORM_PERCENTILES`) over
+    images (each subsampled to ~512x512)."""
+    sub = np.concatenate([_subsample(im) for im in images], axis=0).astype(np.float64)
+    lo, hi = np.percentile(sub, NORM_PERCENTILES, axis=0)
+    return lo, hi
 
 
-def weak_training_samples(
-    kind: str, method_id: str, train: Sequence[Sample], val: Sequence[Sample], *, rng: int
-) -> tuple[list[Sample], list[Sample], dict[str, Any]]:
-    """CDL training samples: the training images labelled by a conventional method.
+def _subsample(im: np.ndarray) -> np.ndarray:
+    sy, sx = max(1, im.shape[0] // 512), max(1, im.shape[1] // 512)
+    return im[::sy, ::sx].reshape(-1, im.shape[2])
 
-    Parameters
-    ----------
-    kind : {"weak", "weak-untuned"}
-        ``"weak"``: the method is fitted with ``fit(train, val)`` as in the
-        benchmark (its parameter tuning may use that truth); ``"weak-untuned"``:
-        its fit gets the samples stripped of truth.
-    method_id : str
-        A registered method id, e.g. ``"isodata_watershed"``.
-    train, val : sequence of Sample
-    rng : int
-        Seed of the weak method's fit.
 
-    Returns
-    -------
-    train_weak : list of Sample
-        Each training image with the weak method's labels (and classes when it
-        predicts classes, or pixel classes for a semantic method) in place of
-        the truth; nothing of the truth is kept.
-    val_weak : list of Sample
-        The validation images with weak labels (``"weak-untuned"`` only, else empty).
-    info : dict
-        What made the labels (method id, kind, fit time).
-    """
-    from ..registry import get_method  # lazy: the registry imports this module
-
-    weak = get_method(method_id)
-    t0 = time.perf_counter()
-    if kind == "weak":
-        weak.fit(list(train), list(val), rng=rng)
-    elif kind == "weak-untuned":
-        try:
-            weak.fit([s.image_only() for s in train], [s.image_only() for s in val], rng=rng)
-        except ValueError as exc:
-            raise ValueError(
-                f"unet: labels='weak-untuned:{method_id}' needs a method that runs without ground truth; "
-                f"{weak.id}.fit() refused samples without truth: {exc}"
-            ) from exc
-    else:
-        raise ValueError(f"unknown weak-label kind {kind!r}")
-
-    def relabel(s: Sample) -> Sample:
-        bare = s.image_only()
-        pred = weak.predict_full(bare.image)
-        if "semantic" in weak.tasks and s.semantic is not None and s.labels is None:
-            return dataclasses.replace(bare, semantic=pred.labels)
-        classes = None if pred.classes is None else {int(k): int(v) for k, v in pred.classes.items()}
-        return dataclasses.replace(bare, labels=pred.labels, classes=classes)
-
-    train_weak = [relabel(s) for s in train]
-    val_weak = [relabel(s) for s in val] if kind == "weak-untuned" else []
-    info = {"kind": kind, "method": weak.id, "weak_seconds": round(time.perf_counter() - t0, 3)}
-    return train_weak, val_weak, info
+def _warn_outside_training_range(image: np.ndarray, lo: np.ndarray, hi: np.ndarray, *, who: str) -> None:
+    """Warn when `image`'s own percentile range, in the training range's units, is far
+    from [0, 1]: a new bit depth, offset or gain that the dataset normalisation maps
+    to a near-constant or saturated field."""
+    ilo, ihi = percentile_range(image)
+    span = np.maximum(hi - lo, 1e-6)
+    nlo, nhi = (ilo - lo) / span, (ihi - lo) / span
+    bad = (nhi < 0.0) | (nlo > 1.0) | (nhi - nlo < 0.1) | (nhi - nlo > 10.0)
+    if np.any(bad):
+        warnings.warn(
+            f"{who}: image intensities do not match the training images' range (channel ranges "
+            f"{[f'[{a:.3g}, {b:.3g}]' for a, b in zip(ilo, ihi)]} vs training "
+            f"{[f'[{a:.3g}, {b:.3g}]' for a, b in zip(lo, hi)]}); with normalize='dataset' the network "
+            "sees them as [{:.2f}, {:.2f}] instead of [0, 1]: use normalize='image'".format(float(nlo.min()), float(nhi.max())),
+            stacklevel=3,
+        )

@@ -3,9 +3,10 @@
 :class:`ObjectClassifier` learns the class of an object from per-object
 intensity and size features measured in the image, on the training split only.
 Every ``bench`` method that produces instances on a dataset with per-object
-classes (``DatasetInfo.class_names`` non-empty) can reuse it::
+classes (``DatasetInfo.class_names`` non-empty) can reuse it, most simply through :func:`fit_object_classifier`,
+:func:`save_classifier` and :func:`load_classifier`::
 
-    from bench.methods.classical.objects import ObjectClassifier
+    from bench.methods._shared import ObjectClassifier
 
     clf = ObjectClassifier(rng=rng)
     # train on the method's own predictions on training images, each matched
@@ -35,12 +36,12 @@ from __future__ import annotations
 import logging
 from itertools import combinations
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy import ndimage as ndi
 
-__all__ = ["ObjectClassifier", "object_features", "object_feature_names", "matched_classes"]
+__all__ = ["ObjectClassifier", "object_features", "object_feature_names", "matched_classes", "CLASSIFIER_FILE",
+           "fit_object_classifier", "save_classifier", "load_classifier"]
 
 logger = logging.getLogger(__name__)
 
@@ -443,3 +444,58 @@ class ObjectClassifier:
         obj.n_train_ = d["n_train"]
         obj.n_features_ = d["n_features"]
         return obj
+
+
+# ------------------------------------------------------- a method's classifier
+#: File name of a method's object classifier inside its saved state folder.
+CLASSIFIER_FILE = "classifier.joblib"
+
+
+def fit_object_classifier(
+    samples: Sequence,
+    predictions: Callable[[np.ndarray], np.ndarray] | Sequence[np.ndarray] | None,
+    *,
+    rng=None,
+) -> ObjectClassifier | None:
+    """A method's object classifier, or ``None`` when no sample has object classes.
+
+    Parameters
+    ----------
+    samples : sequence of Sample
+        Training samples; those with instance labels and object classes are used.
+    predictions : callable, sequence of (M, N) ndarray, or None
+        The fitted method's ``predict``, or its label images of `samples` (one
+        per sample): the classifier then learns from the method's own objects on
+        those images, each matched one inheriting the class of its true object
+        (:meth:`ObjectClassifier.fit_matched`), plus the true objects. ``None``:
+        from the true objects only (for a method too slow to run on its
+        training images).
+    rng : int or Generator, optional
+    """
+    if predictions is not None and not callable(predictions) and len(predictions) != len(samples):
+        raise ValueError(
+            f"`predictions` must be a callable or one label image per sample; got {len(predictions)} "
+            f"for {len(samples)} samples"
+        )
+    keep = [i for i, s in enumerate(samples) if s.labels is not None and s.classes]
+    if not keep:
+        return None
+    images = [samples[i].image for i in keep]
+    truth = [samples[i].labels for i in keep]
+    classes = [dict(samples[i].classes) for i in keep]
+    if predictions is None:
+        return ObjectClassifier(rng=rng).fit(images, truth, classes)
+    preds = [predictions(im) for im in images] if callable(predictions) else [predictions[i] for i in keep]
+    return ObjectClassifier(rng=rng).fit_matched(images, y_true=truth, true_classes=classes, y_pred=preds)
+
+
+def save_classifier(classifier: ObjectClassifier | None, folder: str | Path) -> None:
+    """Write `classifier` as :data:`CLASSIFIER_FILE` in `folder` (nothing for ``None``)."""
+    if classifier is not None:
+        classifier.save(Path(folder) / CLASSIFIER_FILE)
+
+
+def load_classifier(folder: str | Path) -> ObjectClassifier | None:
+    """The classifier :func:`save_classifier` wrote in `folder`, or ``None`` if it wrote none."""
+    f = Path(folder) / CLASSIFIER_FILE
+    return ObjectClassifier.load(f) if f.is_file() else None

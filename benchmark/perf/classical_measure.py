@@ -3,7 +3,7 @@
 Each (dataset, method) cell runs in a fresh subprocess so that its peak resident
 memory is its own::
 
-    python -m bench.methods.classical._measure --datasets synth-lyso nih3t3 --methods hough
+    python benchmark/perf/classical_measure.py --datasets synth-lyso nih3t3 --methods hough
 
 prints one markdown row per cell: F1 at IoU 0.5 (pooled over the test split; box
 IoU for detection datasets), mean matched IoU, per-object class accuracy on
@@ -130,7 +130,7 @@ def main(argv=None) -> None:
     )
     for ds in a.datasets:
         for meth in a.methods:
-            cmd = [sys.executable, "-m", "bench.methods.classical._measure", "--cell", ds, meth, "--seed", str(a.seed)]
+            cmd = [sys.executable, __file__, "--cell", ds, meth, "--seed", str(a.seed)]
             if a.field2048:
                 cmd.append("--field2048")
             out = subprocess.run(cmd, capture_output=True, text=True)

@@ -3,9 +3,11 @@
 The case from issue 13: ``unet_mdl`` trained on NIH3T3 nuclei (8-bit) and applied to
 nuclei stored as 16-bit with an offset of about 33,000 found 0 of 859 objects, because
 its normalisation was computed once from the training images. Here the NIH3T3 test
-images themselves are re-encoded as ``uint16(scale * x + offset)`` (default scale 4,
-offset 33,000), so the objects are exactly those of the 8-bit originals and any
-difference comes from the encoding alone::
+images themselves are re-encoded: their 8-bit values ``x`` stored as
+``uint16(scale * x + offset)`` (default scale 4, offset 33,000) and read back the way
+the loaders read a 16-bit file (:func:`bench.data.io.to_float_image`, ``/ 65535``), so
+the objects are exactly those of the 8-bit originals and any difference comes from the
+encoding alone::
 
     python benchmark/perf/bitdepth_shift.py --profile ci
     python benchmark/perf/bitdepth_shift.py --methods "unet_mdl[normalize=dataset]" unet_mdl random_forest
@@ -50,14 +52,16 @@ def main(argv=None) -> None:
 
     import numpy as np
 
+    from bench.data.io import to_float_image
     from bench.runner.experiment import make_method
     from bench.splits import load_fit_data, load_test_images, load_test_truth
 
     def original(x):
         return x
 
-    def reencoded(x):
-        return np.clip(np.rint(a.scale * np.asarray(x, np.float64) + a.offset), 0, 65535).astype(np.uint16)
+    def reencoded(x):  # x: the loader's float image of an 8-bit file (x8 / 255)
+        x8 = np.rint(np.asarray(x, np.float64) * 255)
+        return to_float_image(np.clip(np.rint(a.scale * x8 + a.offset), 0, 65535).astype(np.uint16))
 
     train, val = load_fit_data(a.dataset)
     test, truth = load_test_images(a.dataset), load_test_truth(a.dataset)

@@ -38,9 +38,10 @@ What ``fit`` does:
    every cell or punctum); otherwise the first two channels. A pretrained
    model gets only a nuclear stain (``hoechst``, ``dapi``...) as second
    plane, never another cytoplasmic signal. ``channels=(a;b)`` overrides it.
-   Each plane is scaled from its 1st to 99th percentile (Cellpose's own
-   normalisation, done here so that Cellpose's module-level defaults are
-   never mutated).
+   Each plane is scaled per image from its 1st to 99.8th percentile
+   (:func:`bench.methods._shared.normalize`, the one every family uses;
+   Cellpose's own default is 1st-99th), done here so that Cellpose's
+   module-level defaults are never mutated.
 3. **Training** (``train=true``) with ``train_seg`` for the profile's fixed
    number of epochs (table below; seeds fixed: torch, numpy, Python), then
    the network is reloaded from the saved file into a fresh ``CellposeModel``.

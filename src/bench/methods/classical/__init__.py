@@ -5,7 +5,8 @@ Registered methods (one module each): ``isodata_watershed``, ``auto_threshold``,
 
 * :mod:`~bench.methods.classical.method` -- :class:`ClassicalMethod`, the
   fit/tune/predict protocol (object sizes, working scale, channel choice,
-  grid search by F1), built from :mod:`.params`, :mod:`.planes` (image
+  grid search by F1; the threshold-type methods tune on training images,
+  the pixel classifiers on validation images: why, in its docstring), built from :mod:`.params`, :mod:`.planes` (image
   planes), :mod:`.channels` (``channel="auto"``), :mod:`.boxes` and
   :mod:`.tuning`;
 * :mod:`~bench.methods.classical.features` -- ilastik-like pixel features;

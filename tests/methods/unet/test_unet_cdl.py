@@ -8,6 +8,7 @@ from scipy import ndimage as ndi
 
 pytest.importorskip("torch")
 
+import bench.methods.unet._weak as unet_weak  # noqa: E402
 import bench.methods.unet.method as unet_method  # noqa: E402
 from bench.data import get_dataset  # noqa: E402
 from bench.methods import Method, get_method  # noqa: E402
@@ -46,7 +47,8 @@ def stub(monkeypatch):
             return made[-1]
         return real(spec, **kw)
 
-    monkeypatch.setattr(unet_method, "get_method", fake)
+    monkeypatch.setattr(unet_method, "get_method", fake)  # skip() checks the weak method
+    monkeypatch.setattr(unet_weak, "get_method", fake)  # weak_training_samples() makes it
     return made
 
 

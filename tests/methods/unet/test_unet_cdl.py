@@ -8,8 +8,7 @@ from scipy import ndimage as ndi
 
 pytest.importorskip("torch")
 
-import bench.methods.unet._weak as unet_weak  # noqa: E402
-import bench.methods.unet.method as unet_method  # noqa: E402
+import bench.methods.registry as registry  # noqa: E402
 from bench.data import get_dataset  # noqa: E402
 from bench.methods import Method, get_method  # noqa: E402
 from bench.methods.unet.method import weak_training_samples  # noqa: E402
@@ -39,7 +38,7 @@ class ThresholdStub(Method):
 @pytest.fixture
 def stub(monkeypatch):
     made = []
-    real = unet_method.get_method
+    real = registry.get_method
 
     def fake(spec, **kw):
         if spec == "threshold_stub":
@@ -47,8 +46,7 @@ def stub(monkeypatch):
             return made[-1]
         return real(spec, **kw)
 
-    monkeypatch.setattr(unet_method, "get_method", fake)  # skip() checks the weak method
-    monkeypatch.setattr(unet_weak, "get_method", fake)  # weak_training_samples() makes it
+    monkeypatch.setattr(registry, "get_method", fake)  # the U-Net imports it when it needs the weak method
     return made
 
 

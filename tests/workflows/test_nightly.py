@@ -93,3 +93,26 @@ def test_readme_says_how_the_nightly_publishes(text):
     readme = (ROOT / text).read_text()
     assert "Settings -> Pages" in readme and "GitHub Actions" in readme
     assert "bench merge" in readme and "--shard" in readme
+
+
+def test_every_real_dataset_of_the_nightly_config_is_fetched_and_its_download_cached():
+    """A GitHub runner has no ``../shared`` mirror: each real dataset the nightly scores must
+    come from upstream (``bench data fetch``) and its download folder must be cached."""
+    from bench.data.upstream import FETCHABLE
+    from bench.runner import load_config
+
+    config = load_config(ROOT / "benchmark" / "configs" / "nightly.yaml")
+    real = {d for d in config.datasets if d in FETCHABLE}
+    assert {"nih3t3", "gowt1", "cellular-boxes"} <= real, real
+    job = _shard_job(_doc())
+    runs = [s["run"] for s in job["steps"] if "run" in s]
+    fetches = [r for r in runs if "bench data fetch" in r]
+    assert fetches, "the shard job downloads no data"
+    fetched = {name for r in fetches for name in re.findall(r"bench data fetch (\S+)", r)}
+    assert "all" in fetched or real <= fetched, f"not fetched: {real - fetched}"
+    cache_names = {FETCHABLE[d].cache_name for d in real}
+    for uses in ("actions/cache/restore@", "actions/cache/save@"):
+        step = next(s for s in job["steps"] if s.get("uses", "").startswith(uses)
+                    and "nih3t3" in str(s["with"]["path"]))
+        cached = {Path(p).name for p in str(step["with"]["path"]).split()}
+        assert cache_names <= cached, f"{uses} misses {cache_names - cached}"

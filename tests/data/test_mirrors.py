@@ -102,6 +102,10 @@ def test_missing_mirror_is_reported_not_raised(monkeypatch, tmp_path):
     ds = get_dataset("nih3t3")
     assert "`bench data fetch nih3t3`" in ds.unavailable_reason()
     assert str(tmp_path) not in ds.unavailable_reason()  # no machine paths (shown in the book)
+    assert "no local mirror $BENCH_SHARED_DATA/nih3t3" in ds.unavailable_reason()  # the folder looked at
+    monkeypatch.delenv("BENCH_SHARED_DATA")
+    monkeypatch.setattr("bench.data.files.shared_data_dir", lambda: tmp_path / "nowhere")
+    assert "no local mirror ../shared/data/nih3t3" in get_dataset("nih3t3").unavailable_reason()
     with pytest.raises(DataError, match="dataset 'nih3t3' is not available here"):
         ds.sample_ids()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from functools import cached_property
 from pathlib import Path
@@ -273,7 +274,8 @@ class SourcedDataset(FileDataset):
         if self._upstream_marker().is_dir():
             return None
         # no absolute paths: this sentence is shown in the published book
-        mirror = f"no local mirror ../shared/data/{self.mirror_name}, " if self.mirror_name else ""
+        where = "$BENCH_SHARED_DATA" if os.environ.get("BENCH_SHARED_DATA") else "../shared/data"
+        mirror = f"no local mirror {where}/{self.mirror_name}, " if self.mirror_name else ""
         size = f", {self.fetch_size}" if self.fetch_size else ""
         return (
             f"not downloaded ({mirror}nothing under {self.cache_name}/ in the download cache); "

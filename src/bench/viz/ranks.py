@@ -56,7 +56,8 @@ def rank_blobs(intervals: pd.DataFrame, frequencies: pd.DataFrame, *, ax=None):
     ax.set_xlim(0.4, n + 0.6)
     ax.set_xlabel("rank (1 = best); dot area = share of bootstrap resamples, bar = 95% interval", fontsize=9)
     ax.grid(axis="x", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right", frameon=False)
+    # above the axes: the last (worst) method's dots sit in the lower right corner
+    ax.legend(fontsize=8, loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2)
     fig.tight_layout()
     return fig
 

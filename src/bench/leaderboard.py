@@ -15,7 +15,9 @@ never hand-edited. Columns (:data:`COLUMNS`): ``rank``, ``dataset``, ``task``,
 averaged over IoU 0.50:0.05:0.95 -- "AP" in Cellpose's sense, not COCO AP),
 ``miou``, ``class_accuracy``, ``count_mae``, ``occupancy_mae``, ``fit_s``,
 ``predict_s_per_image``, ``peak_mem_mb``, ``n_images``, ``n_seeds``,
-``profile``, ``reason``, ``notebook_path``. Rows are sorted by dataset, then
+``profile``, ``reason``, ``undertrained`` (why the learning curve says the method was
+still improving at the end of its budget, ``""`` if not: :data:`bench.curves.UNDERTRAINED_RULE`),
+``notebook_path``. Rows are sorted by dataset, then
 ``ok`` rows by score (best first, ``rank`` 1), then the others.
 """
 
@@ -35,12 +37,12 @@ COLUMNS = (
     "rank", "dataset", "task", "method_id", "status", "score", "f1", "f1_low", "f1_high", "precision",
     "recall", "mean_iou", "pq", "ap_dsb", "miou", "class_accuracy", "count_mae", "occupancy_mae",
     "fit_s", "predict_s_per_image", "peak_mem_mb", "n_images", "n_seeds", "profile", "reason",
-    "notebook_path",
+    "undertrained", "notebook_path",
 )
 #: The columns shown in the terminal by default.
 SHORT_COLUMNS = (
     "rank", "dataset", "method_id", "status", "score", "f1", "f1_low", "f1_high", "mean_iou", "ap_dsb",
-    "class_accuracy", "fit_s", "predict_s_per_image", "peak_mem_mb", "reason",
+    "class_accuracy", "fit_s", "predict_s_per_image", "peak_mem_mb", "reason", "undertrained",
 )
 FORMATS = ("markdown", "csv", "html")
 
@@ -118,8 +120,9 @@ def format_leaderboard(
     if fmt == "csv":
         return sub.to_csv(index=False)
     text = sub.map(_fmt) if len(sub) else sub.astype(str)
-    if fmt == "markdown" and "reason" in text.columns:  # keep the terminal table readable
-        text["reason"] = [r if len(r) <= max_reason else r[: max_reason - 3] + "..." for r in text["reason"]]
+    for col in ("reason", "undertrained"):
+        if fmt == "markdown" and col in text.columns:  # keep the terminal table readable
+            text[col] = [r if len(r) <= max_reason else r[: max_reason - 3] + "..." for r in text[col]]
     if fmt == "html":
         return text.to_html(index=False, escape=True, classes="bench-leaderboard", border=0)
     widths = {c: max([len(c), *(len(v) for v in text[c])]) for c in cols}

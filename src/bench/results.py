@@ -7,6 +7,7 @@ A *run* is one folder, ``benchmark/runs/<run-id>/`` (:func:`runs_root`)::
         cell.json                 status and measurements of the cell (CELL_FIELDS)
         notebook.ipynb            the executed notebook (absent for skipped cells)
         tables/<table>.csv        tidy rows of raw counts (bench.scoring.TABLES)
+        curve.csv                 learning curve of a trained method (bench.curves.CURVE_COLUMNS)
         predictions/<image>.tif   predicted label images (int32, zlib)
         figures/<name>.png        figures saved by the notebook
 
@@ -116,6 +117,9 @@ CELL_FIELDS: dict[str, str] = {
     "started": "ISO time the cell started",
     "finished": "ISO time the cell finished",
     "error": "exception name, message and traceback tail (failed cells)",
+    "undertrained": "why the learning curve says 'under-trained at this budget' (bench.curves.UNDERTRAINED_RULE); "
+                    "'' when it does not, None for a method that does not train",
+    "curve_overhead_s": "wall seconds spent evaluating the learning-curve checkpoints (part of fit_s)",
 }
 
 
@@ -278,6 +282,23 @@ class RunResults:
             extra = [c for c in df.columns if c not in cols]
             tables[name] = df[[c for c in cols if c in df.columns] + extra]
         return tables
+
+    @cached_property
+    def curves(self) -> pd.DataFrame:
+        """The learning curves (``curve.csv``) of every ``ok`` cell, concatenated.
+
+        Columns :data:`KEY_COLUMNS` then :data:`bench.curves.CURVE_COLUMNS`
+        (empty with those columns when no cell recorded one).
+        """
+        from .curves import CURVE_COLUMNS
+
+        frames = []
+        for rec in self.cells.itertuples(index=False):
+            p = self.path / "cells" / rec.cell_id / "curve.csv"
+            if rec.status == "ok" and p.is_file():
+                frames.append(pd.read_csv(p))
+        cols = [*KEY_COLUMNS, *CURVE_COLUMNS]
+        return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({c: [] for c in cols})
 
     def table(self, name: str) -> pd.DataFrame:
         """The rows of table `name` (see :data:`bench.scoring.TABLES`)."""
@@ -647,7 +668,9 @@ def summarize(
     Columns: ``dataset, method_id, method, task, status, reason, n_seeds,
     n_images, f1, f1_low, f1_high, precision, recall, mean_iou, pq, ap_dsb,
     miou, class_accuracy, count_mae, occupancy_mae, fit_s, predict_s_per_image,
-    peak_mem_mb, profile, notebook_path``. Scores are pooled over images and
+    peak_mem_mb, profile, undertrained, notebook_path``. ``undertrained`` is ``""``, or
+    the reason (:func:`bench.curves.undertrained`) of the first seed whose learning curve
+    fires the rule, with the count of such seeds. Scores are pooled over images and
     seeds at IoU 0.5 (boxes for detection datasets); ``ap_dsb`` is the mean of
     TP/(TP+FP+FN) over IoU 0.50:0.05:0.95; ``f1_low``/``f1_high`` the 95 %
     bootstrap interval over images; ``miou`` the mean IoU of the foreground
@@ -682,6 +705,10 @@ def summarize(
             profile=",".join(sorted({str(p) for p in g["profile"].dropna()})),
         )
         ok = g[g["status"] == "ok"]
+        flags = [u for u in ok["undertrained"].tolist() if isinstance(u, str)] if "undertrained" in ok else []
+        hit = [u for u in flags if u]
+        # '' (no flag), or the reason of the first flagged seed with the count of flagged seeds
+        row["undertrained"] = (hit[0] + (f" ({len(hit)}/{len(flags)} seeds)" if len(flags) > 1 else "")) if hit else ""
         for c in ("fit_s", "predict_s_per_image", "peak_mem_mb"):
             vals = pd.to_numeric(ok[c], errors="coerce").dropna() if len(ok) else pd.Series([], dtype=float)
             row[c] = float(vals.median()) if len(vals) else float("nan")
@@ -720,10 +747,10 @@ def summarize(
         rows.append(row)
     cols = [*by, "method", "task", "status", "reason", "n_seeds", "n_images", "f1", "f1_low", "f1_high",
             "precision", "recall", "mean_iou", "pq", "ap_dsb", "miou", "class_accuracy", "count_mae",
-            "occupancy_mae", "fit_s", "predict_s_per_image", "peak_mem_mb", "profile", "notebook_path"]
+            "occupancy_mae", "fit_s", "predict_s_per_image", "peak_mem_mb", "profile", "undertrained", "notebook_path"]
     df = pd.DataFrame(rows)
     for c in cols:
         if c not in df.columns:
-            df[c] = np.nan if c not in ("task", "status", "reason", "method", "profile") else ""
+            df[c] = np.nan if c not in ("task", "status", "reason", "method", "profile", "undertrained") else ""
     return df[cols]
 

@@ -14,7 +14,9 @@ from .figures import (cost_figure, distribution_figure, overview_pareto, per_cla
 from .facts import configs_listing
 from .gallery import gallery
 from .markup import WIDE, Col, finite, html_table, raw, score_name, short, slug, status_badge
+from ..curves import UNDERTRAINED_RULE
 from .notebooks import stage_cell_notebooks
+from .tables import UNDERTRAINED_MARK
 from .staging import Context, no_run_text, rows_of, run_board, run_profile, run_ranks
 from .tables import glance_table, main_table, per_class_table, pivot_classes, provenance_table, run_banner, sweep_table
 
@@ -128,6 +130,12 @@ def dataset_board(ctx: Context, board, name: str) -> str:
     for r in rows:
         r["_nb"] = nb_links.get(r["method_id"], "")
     out += raw(main_table(rows, task, name))
+    flagged = [r for r in rows if isinstance(r.get("undertrained"), str) and r["undertrained"]]
+    if flagged:
+        out += [f"{UNDERTRAINED_MARK} **Under-trained at this budget.** Rule: {UNDERTRAINED_RULE}. Flagged here: "
+                + "; ".join(f"`{r['method_id']}` ({r['undertrained']})" for r in flagged)
+                + ". The score of a flagged method says what its budget buys, not what the method can do; "
+                "its learning curve is plotted in its notebook.", ""]
     links = tidy_table_links(ctx, name, doc_dir)
     if links:
         out += ["The run's tidy tables for this dataset (raw counts, one row per image; columns in "

@@ -13,6 +13,9 @@ from .markup import (Col, finite, fmt_mem, fmt_num, fmt_seconds, html_table, num
                      status_badge)
 from .staging import Context
 
+#: Marker after the method id of a row whose learning curve fires bench.curves.UNDERTRAINED_RULE.
+UNDERTRAINED_MARK = "‡"
+
 __all__ = ["run_banner", "glance_table", "main_table", "status_cell", "pivot_classes", "per_class_table",
            "sweep_table", "provenance_table"]
 
@@ -111,7 +114,10 @@ def main_table(rows: list[dict], task: str, dataset: str) -> str:
     def method_cell(r):
         mid = html.escape(str(r["method_id"]))
         link = f' <a class="bench-nb" href="{html.escape(r["_nb"])}" title="executed notebook">notebook</a>' if r.get("_nb") else ""
-        return f"<code>{mid}</code>{link}", str(r["method_id"])
+        flag = r.get("undertrained")
+        mark = (f' <span class="bench-undertrained" title="under-trained at this budget: {html.escape(str(flag))}">'
+                f'{UNDERTRAINED_MARK}</span>') if isinstance(flag, str) and flag else ""
+        return f"<code>{mid}</code>{mark}{link}", str(r["method_id"])
 
     def score_cell(key: str, low: str | None = None, high: str | None = None):
         def cell(r):

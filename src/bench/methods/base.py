@@ -192,6 +192,9 @@ class Method(abc.ABC):
         self.params = params
         self.channels: tuple[str, ...] | None = None
         self.fitted = False
+        #: a trained method's learning curve (:class:`bench.curves.CurveRecorder`), set by ``fit``;
+        #: None for methods that do not train
+        self.learning_curve = None
 
     # ------------------------------------------------------------------ identity
     @property

@@ -240,7 +240,22 @@ class Experiment:
             "fit_cpu_s": self.fit_cpu_s,
             "predict_cpu_s": self.predict_cpu_s,
             "cpu_s": _cpu_s(),
+            **self._curve_fields(),
         }
+
+    def learning_curve(self) -> pd.DataFrame | None:
+        """The method's learning curve (:data:`bench.curves.CURVE_COLUMNS`), None if it does not train."""
+        rec = getattr(self.method, "learning_curve", None)
+        return None if rec is None or not rec.rows else rec.frame()
+
+    def _curve_fields(self) -> dict:
+        from ..curves import undertrained
+
+        curve = self.learning_curve()
+        if curve is None:
+            return {"undertrained": None, "curve_overhead_s": None}
+        return {"undertrained": undertrained(curve),
+                "curve_overhead_s": float(getattr(self.method.learning_curve, "overhead_s", 0.0))}
 
     def save(self) -> Path:
         """Write tables, predicted label images and ``result.json`` to :attr:`output_dir`.
@@ -272,6 +287,11 @@ class Experiment:
                 classes[sample.name] = {str(k): int(v) for k, v in pred.classes.items()}
         if classes:
             write_json(pred_dir / "classes.json", classes)
+        curve = self.learning_curve()
+        if curve is not None:
+            for i, (k, v) in enumerate(keys.items()):
+                curve.insert(i, k, v)
+            write_table(out / "curve.csv", curve)
         write_json(out / "result.json", self.result())
         return out
 

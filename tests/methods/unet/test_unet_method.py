@@ -200,3 +200,20 @@ def test_full_budgets_match_the_papers():
     cdl = budget_for("full", "cdl", iterations=None, patches_per_epoch=16)  # 2 steps per epoch
     assert cdl.iterations == 30 and cdl.optimizer == "sgd"
     assert [round(cdl.lr_at(2 * e) / 1e-3, 4) for e in (0, 2, 3, 6, 9, 12, 14)] == [1, 1, 0.8, 0.64, 0.512, 0.4096, 0.4096]
+
+
+def test_fit_records_a_learning_curve(trained):
+    from bench.curves import CHECKPOINT_FRACTIONS, CURVE_COLUMNS, checkpoint_steps
+
+    curve = trained.learning_curve.frame()
+    assert list(curve.columns) == list(CURVE_COLUMNS)
+    assert curve["step"].tolist() == checkpoint_steps(40) and len(curve) == len(CHECKPOINT_FRACTIONS)
+    assert curve["fraction"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert np.isnan(curve["train_loss"].iloc[0]) and np.isfinite(curve["train_loss"].iloc[1:]).all()
+    # the mean training loss of each chunk is the mean of the recorded per-step losses
+    loss = np.asarray(trained.history["loss"])
+    assert curve["train_loss"].iloc[1] == pytest.approx(loss[:8].mean(), rel=1e-4)
+    assert np.isfinite(curve["val_loss"]).all() and curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
+    assert curve["val_f1"].between(0, 1).all() and curve["val_f1"].iloc[-1] > curve["val_f1"].iloc[0]
+    assert trained.learning_curve.overhead_s > 0
+    assert trained.history["checkpoint_seconds"] == pytest.approx(trained.learning_curve.overhead_s)

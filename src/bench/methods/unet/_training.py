@@ -6,7 +6,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -234,8 +234,16 @@ def train_loop(
     rng: np.random.Generator,
     device: torch.device,
     desc: str,
+    checkpoints: Sequence[int] = (),
+    on_checkpoint: Callable[[int, float], None] | None = None,
 ) -> dict:
-    """Train `model` in place; return the history (loss per iteration, timing)."""
+    """Train `model` in place; return the history (loss per iteration, timing).
+
+    After each step count in `checkpoints` (0 = before the first step),
+    ``on_checkpoint(step, mean training loss since the previous checkpoint)``
+    is called with the model in eval mode (its time is excluded from
+    ``train_seconds`` and returned as ``checkpoint_seconds``).
+    """
     w = torch.as_tensor(weights, dtype=torch.float32, device=device)
     params = [p for p in model.parameters() if p.requires_grad]
     if budget.optimizer == "adam":
@@ -245,8 +253,25 @@ def train_loop(
     else:
         raise ValueError(f"unknown optimizer {budget.optimizer!r}")
     history: list[float] = []
+    marks = set(int(c) for c in checkpoints) if on_checkpoint is not None else set()
+    spent = 0.0
+    last = 0
+
+    def checkpoint(step: int) -> None:
+        nonlocal spent, last
+        c0 = time.perf_counter()
+        model.eval()
+        chunk = history[last:step]
+        with torch.no_grad():
+            on_checkpoint(step, float(np.mean(chunk)) if chunk else float("nan"))
+        model.train()
+        last = step
+        spent += time.perf_counter() - c0
+
     model.train()
     t0 = time.perf_counter()
+    if 0 in marks:
+        checkpoint(0)
     for it in progress_bar(range(budget.iterations), desc=desc, leave=False, unit="it"):
         for g in opt.param_groups:
             g["lr"] = budget.lr_at(it)
@@ -270,5 +295,8 @@ def train_loop(
         history.append(float(value.detach()))
         if not math.isfinite(history[-1]):
             raise FloatingPointError(f"{desc}: the training loss became {history[-1]} at iteration {it}")
+        if it + 1 in marks:
+            checkpoint(it + 1)
     model.eval()
-    return {"loss": [round(v, 6) for v in history], "train_seconds": round(time.perf_counter() - t0, 3)}
+    return {"loss": [round(v, 6) for v in history], "train_seconds": round(time.perf_counter() - t0 - spent, 3),
+            "checkpoint_seconds": round(spent, 3)}

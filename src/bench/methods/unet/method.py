@@ -19,6 +19,7 @@ import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
 from .._shared import NORM_PERCENTILES, fit_mode, normalize, percentile_range, resize_image, resize_nearest
+from ...curves import CurveRecorder, checkpoint_steps
 from ..base import Method, MissingDependencyError, image_digest
 from ._postprocess import Thresholds
 from ._weak import parse_labels_spec, weak_training_samples
@@ -35,6 +36,8 @@ TARGET_DIAMETER = 32.0
 MIN_SCALE = 0.25
 #: Candidate smallest object sizes, times the 5th percentile of the training object areas.
 MIN_SIZE_FACTORS = (0.25, 0.5, 1.0)
+#: Validation images evaluated at each learning-curve checkpoint (the first ones).
+CURVE_VAL_IMAGES = 4
 
 @dataclass(frozen=True)
 class UNetParams:
@@ -349,11 +352,17 @@ class UNetMethod(Method):
             model = UNet(cfg["in_channels"], cfg["n_outputs"], depth=p.depth, features=p.features)
         model.to(device)
         sampler = PatchSampler(images, targets, patch)
+        curve_val = tune_val if tune_val else fit_train
+        recorder, on_checkpoint = self._curve_recorder(
+            model, curve_val, budget.iterations, loss=p.loss, weights=weights, min_size=min_sizes[1], device=device,
+        )
         hist = train_loop(
             model, sampler, budget, loss=p.loss, weights=weights,
             augmentation=Augmentation() if p.augment else None, rng=rng, device=device,
-            desc=f"{self.label} train",
+            desc=f"{self.label} train", checkpoints=checkpoint_steps(budget.iterations), on_checkpoint=on_checkpoint,
         )
+        recorder.overhead_s = hist["checkpoint_seconds"]
+        self.learning_curve = recorder
         model.eval()
         self.model = model
         self._inference_model = None
@@ -370,6 +379,53 @@ class UNetMethod(Method):
             self.thresholds = None
         self.fitted = True
         return self
+
+    def _curve_recorder(self, model, samples: Sequence[Sample], total: int, *, loss: str, weights: np.ndarray,
+                        min_size: int, device):
+        """A :class:`~bench.curves.CurveRecorder` and the checkpoint callback of :func:`train_loop`.
+
+        At each checkpoint the network predicts the first :data:`CURVE_VAL_IMAGES`
+        validation images (working scale): the validation loss is the training loss
+        on them, the validation F1 (instance datasets) is the pooled F1 at IoU 0.5
+        with fixed post-processing (fg 0.5, seed 0.5), not the tuned thresholds.
+        """
+        import torch
+        import torch.nn.functional as F
+
+        from ...metrics import match_dataset
+        from ._postprocess import instances_from_probs
+        from ._tiling import predict_tiled
+        from ._training import generalised_dice_loss
+
+        recorder = CurveRecorder(total=total, unit="step")
+        val = list(samples)[:CURVE_VAL_IMAGES]
+        xs = [self._work_image(s.image) for s in val]
+        ts = [self._work_target(s, x.shape[1:]) for s, x in zip(val, xs)]
+        labs = ([resize_nearest(s.labels, x.shape[1:]) for s, x in zip(val, xs)]
+                if self.config["mode"] == "instance" else None)
+        w = torch.as_tensor(weights, dtype=torch.float32)
+
+        def on_checkpoint(step: int, train_loss: float) -> None:
+            losses, preds = [], []
+            for x, t in zip(xs, ts):
+                probs = predict_tiled(model, x, n_classes=self.config["n_outputs"], multiple=self.multiple,
+                                      tile=self.params.tile, overlap=self.params.overlap, device=device)
+                logits = torch.log(torch.from_numpy(probs).clamp_min(1e-8))[None]
+                yt = torch.from_numpy(t)[None]
+                value = 0.0
+                if "ce" in loss.split("+"):
+                    value += float(F.nll_loss(logits, yt, weight=w))
+                if "gdice" in loss.split("+"):
+                    value += float(generalised_dice_loss(logits, yt))
+                losses.append(value)
+                if labs is not None:
+                    preds.append(instances_from_probs(probs, fg=0.5, seed=0.5, min_size=min_size))
+            f1 = (float(match_dataset(labs, preds, iou_threshold=0.5).f1) if labs is not None and preds
+                  else float("nan"))
+            recorder.add(step, train_loss=train_loss, val_loss=float(np.mean(losses)) if losses else float("nan"),
+                         val_f1=f1)
+
+        return recorder, on_checkpoint
 
     def _tune(self, samples: Sequence[Sample], min_sizes: Sequence[int]) -> Thresholds:
         from ._postprocess import CI_FG_GRID, CI_SEED_GRID, FG_GRID, SEED_GRID, tune_thresholds

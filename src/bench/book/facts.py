@@ -76,7 +76,7 @@ def configs_listing(configs: Mapping[str, RunConfig], keep: Callable[[RunConfig]
 
 def config_cells(cfg: RunConfig) -> int:
     """The number of (method, dataset, seed) cells of a configuration."""
-    return len(cfg.seeds) * sum(1 for m in cfg.methods for d in cfg.datasets if not cfg.excluded(m.id, d))
+    return sum(len(cfg.seeds_of(m.id)) for m in cfg.methods for d in cfg.datasets if not cfg.excluded(m.id, d))
 
 
 def _runs_on(workflow: Path) -> list[str]:

@@ -13,7 +13,8 @@ A configuration is a YAML file (``benchmark/configs/*.yaml``)::
       - isodata_watershed
       - id: unet5x64
         timeout_s: 1200          # optional: timeout_s, profile, notebook,
-        datasets: [synth-lyso]   #   datasets (a subset of the list below)
+        datasets: [synth-lyso]   #   datasets (a subset of the list below),
+        seeds: [0, 1, 2]         #   seeds (instead of the top-level ones)
     datasets: [synth-lyso-easy, nih3t3]
     exclude:                     # optional (method, dataset) glob pairs
       - {method: "sam*", dataset: "*"}
@@ -38,7 +39,7 @@ __all__ = ["RunConfig", "MethodEntry", "TutorialEntry", "load_config", "parse_co
 
 _TOP_KEYS = {"name", "description", "profile", "split", "seeds", "timeout_s", "limit", "methods",
              "datasets", "exclude", "tutorials"}
-_METHOD_KEYS = {"id", "timeout_s", "profile", "notebook", "datasets"}
+_METHOD_KEYS = {"id", "timeout_s", "profile", "notebook", "datasets", "seeds"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,9 @@ class MethodEntry:
     notebook: str | None = None
     #: run only on these datasets (a subset of the configuration's), else on all
     datasets: tuple[str, ...] | None = None
+    #: run with these seeds instead of the configuration's (e.g. 3 seeds for the cells
+    #: behind a paper's claim in a seed-0 run)
+    seeds: tuple[int, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,13 @@ class RunConfig:
         """SHA-256 of the canonical JSON of the configuration's content."""
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()
 
+    def seeds_of(self, method_id: str) -> tuple[int, ...]:
+        """The seeds `method_id` runs with: its own ``seeds``, else the configuration's."""
+        for m in self.methods:
+            if m.id == method_id and m.seeds is not None:
+                return m.seeds
+        return self.seeds
+
     def excluded(self, method_id: str, dataset: str) -> bool:
         """Whether the cell (method, dataset) is left out by ``exclude`` or the method's ``datasets``."""
         for m in self.methods:
@@ -107,6 +118,16 @@ class RunConfig:
 
 def _err(where: str, msg: str) -> ValueError:
     return ValueError(f"{where}: {msg}")
+
+
+def _seeds(seeds: Any, where: str, key: str) -> list[int]:
+    if isinstance(seeds, int) and not isinstance(seeds, bool):
+        seeds = [seeds]
+    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
+        raise _err(where, f"`{key}` must be a non-empty list of ints, got {seeds!r}")
+    if len(set(seeds)) != len(seeds):
+        raise _err(where, f"`{key}` has duplicates: {seeds}")
+    return seeds
 
 
 def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
@@ -128,13 +149,7 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
     split = doc.get("split", "test")
     if split not in SPLITS_SCORED:
         raise _err(where, f"`split` must be one of {SPLITS_SCORED}, got {split!r}")
-    seeds = doc.get("seeds", [0])
-    if isinstance(seeds, int) and not isinstance(seeds, bool):
-        seeds = [seeds]
-    if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
-        raise _err(where, f"`seeds` must be a non-empty list of ints, got {seeds!r}")
-    if len(set(seeds)) != len(seeds):
-        raise _err(where, f"`seeds` has duplicates: {seeds}")
+    seeds = _seeds(doc.get("seeds", [0]), where, "seeds")
     timeout = doc.get("timeout_s", 900)
     if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
         raise _err(where, f"`timeout_s` must be a positive number, got {timeout!r}")
@@ -168,8 +183,9 @@ def parse_config(doc: Any, *, where: str = "config") -> RunConfig:
         ds = m.get("datasets")
         if ds is not None and (not isinstance(ds, list) or not ds or not all(isinstance(d, str) for d in ds)):
             raise _err(where, f"`methods[{i}].datasets` must be a non-empty list of names, got {ds!r}")
+        sd = None if m.get("seeds") is None else tuple(_seeds(m["seeds"], where, f"methods[{i}].seeds"))
         entries.append(MethodEntry(id=m["id"], timeout_s=None if t is None else float(t), profile=p, notebook=nb,
-                                   datasets=None if ds is None else tuple(ds)))
+                                   datasets=None if ds is None else tuple(ds), seeds=sd))
     ids = [e.id for e in entries]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:

@@ -192,7 +192,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                 continue
             skip = reason or method.skip(ds.info)
             params = {k: (list(v) if isinstance(v, tuple) else v) for k, v in method.param_dict().items()}
-            for seed in config.seeds:
+            for seed in config.seeds_of(entry.id):
                 cid = cell_id(entry.id, name, seed)
                 key_src = json.dumps(
                     {"method_id": entry.id, "dataset": name, "split": config.split, "seed": seed,

@@ -218,6 +218,20 @@ def test_tiny_training_loss_falls(tiny):
 
 
 @needs_cellpose
+def test_tiny_fit_records_a_learning_curve(tiny):
+    from bench.curves import CURVE_COLUMNS
+
+    m, _ = tiny
+    curve = m.learning_curve.frame()
+    assert list(curve.columns) == list(CURVE_COLUMNS)
+    assert curve["step"].tolist() == list(range(1, 17)) and set(curve["unit"]) == {"epoch"}
+    assert curve["train_loss"].tolist() == pytest.approx(m.state["history"]["train_loss"])
+    # train_seg measures the validation loss after epochs 0, 5 and 10 (0-based): steps 1, 6, 11
+    assert curve.dropna(subset=["val_loss"])["step"].tolist() == [1, 6, 11]
+    assert curve["val_f1"].isna().all()
+
+
+@needs_cellpose
 def test_tiny_prediction_shape_scores_classes(tiny):
     m, test = tiny
     pred = m.predict_full(test.image)

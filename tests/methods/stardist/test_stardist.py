@@ -136,6 +136,22 @@ def test_tiny_training_loss_falls_and_thresholds_are_stored(tiny):
 
 
 @needs_stardist
+def test_tiny_fit_records_a_learning_curve(tiny):
+    from bench.curves import CURVE_COLUMNS
+
+    m, _ = tiny
+    curve = m.learning_curve.frame()
+    epochs = PROFILES["ci"].epochs
+    assert list(curve.columns) == list(CURVE_COLUMNS)
+    assert curve["step"].tolist() == list(range(1, epochs + 1)) and set(curve["unit"]) == {"epoch"}
+    assert curve["train_loss"].tolist() == pytest.approx(m.state["history"]["loss"])
+    assert curve["val_loss"].tolist() == pytest.approx(m.state["history"]["val_loss"])
+    # F1 at the checkpoint epochs (all of them, with 3 epochs), between 0 and 1
+    assert curve["val_f1"].notna().sum() == epochs and curve["val_f1"].between(0, 1).all()
+    assert m.learning_curve.overhead_s > 0
+
+
+@needs_stardist
 def test_tiny_prediction_shape_scores_classes(tiny):
     m, test = tiny
     pred = m.predict_full(test.image)

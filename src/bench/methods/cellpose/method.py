@@ -92,6 +92,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
+from ...curves import CurveRecorder
 from ..base import Method, RemembersScoredObjects
 from .._shared import (
     ObjectClassifier,
@@ -422,6 +423,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
                 # train_seg evaluates the validation loss at epoch 0, 5 and every 10th epoch
                 "val_loss": {str(i): float(v) for i, v in enumerate(test_losses) if v != 0.0},
             }
+            self.learning_curve = _learning_curve(history, epochs)
         else:
             self._net_bytes = Path(pretrained).read_bytes()
             self._model = self._new_model(pretrained, diam_mean)
@@ -556,3 +558,19 @@ class CellposeMethod(RemembersScoredObjects, Method):
         self._net_bytes = net_file.read_bytes() if net_file.is_file() else None
         self._model = self._new_model(str(net_file), float(self.state["diam_mean"]), tuple(self.state["nbase"]))
         self.classifier = load_classifier(path)
+
+
+def _learning_curve(history: dict, epochs: int) -> CurveRecorder:
+    """The learning curve of a ``train_seg`` run, from its own losses (no extra evaluation).
+
+    One row per epoch: ``train_loss`` is the epoch's mean training loss, ``val_loss``
+    the validation loss where ``train_seg`` measured it (after epoch 0, 5 and every
+    10th: index ``i`` of its lists is the epoch ``i + 1`` done). ``train_seg`` runs as one
+    call, so no validation F1 is measured during training (``val_f1`` is NaN): the
+    under-trained rule uses the validation loss alone for Cellpose.
+    """
+    rec = CurveRecorder(total=epochs, unit="epoch")
+    val = {int(k): float(v) for k, v in history.get("val_loss", {}).items()}
+    for i, loss in enumerate(history.get("train_loss", [])):
+        rec.add(i + 1, train_loss=loss, val_loss=val.get(i, float("nan")))
+    return rec

@@ -67,6 +67,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import Sample
+from ...curves import CurveRecorder, checkpoint_steps
 from ..base import Method, RemembersScoredObjects
 from .._shared import (
     NORM_PERCENTILES,
@@ -321,6 +322,9 @@ class StarDistMethod(RemembersScoredObjects, Method):
             model.prepare_for_training()
         progress = _TqdmCallback(budget.epochs * budget.steps_per_epoch, desc=f"{self.label} train")
         model.callbacks.append(progress.callback(keras))
+        self.learning_curve = CurveRecorder(total=budget.epochs, unit="epoch")
+        model.callbacks.append(_curve_callback(keras, model, self.learning_curve, Xv[:CURVE_VAL_IMAGES],
+                                               Yv[:CURVE_VAL_IMAGES]))
         t0 = time.perf_counter()
         try:
             with _quiet(), warnings.catch_warnings():
@@ -330,7 +334,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
                                    epochs=budget.epochs, steps_per_epoch=budget.steps_per_epoch)
         finally:
             progress.close()
-        train_s = time.perf_counter() - t0
+        train_s = time.perf_counter() - t0 - self.learning_curve.overhead_s  # learning-curve F1s excluded
         t0 = time.perf_counter()
         with _quiet(), contextlib.redirect_stderr(_LogStream()):
             thresholds = model.optimize_thresholds(
@@ -418,6 +422,37 @@ class StarDistMethod(RemembersScoredObjects, Method):
         if not (math.isclose(t.prob, self.state["thresholds"]["prob"]) and math.isclose(t.nms, self.state["thresholds"]["nms"])):
             raise ValueError(f"{path}: stardist/thresholds.json disagrees with state.json")
         self.classifier = load_classifier(path)
+
+
+#: Validation images predicted at each learning-curve checkpoint (the first ones).
+CURVE_VAL_IMAGES = 4
+
+
+def _curve_callback(keras, model, recorder: CurveRecorder, Xv, Yv):
+    """A Keras callback filling `recorder`: training and validation loss after every epoch (Keras'
+    own ``loss`` / ``val_loss``), and at the epochs of :func:`bench.curves.checkpoint_steps` the pooled
+    F1 at IoU 0.5 of ``predict_instances`` (prob 0.5, NMS 0.4: fixed, not the tuned thresholds) on the
+    first validation images (working scale). The F1 evaluations are timed into ``recorder.overhead_s``.
+    """
+    from ...metrics import match_dataset
+
+    marks = set(checkpoint_steps(recorder.total)) - {0}
+
+    class _CB(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            f1 = float("nan")
+            if epoch + 1 in marks:
+                t0 = time.perf_counter()
+                with _quiet():
+                    preds = [model.predict_instances(x, axes="YXC", prob_thresh=0.5, nms_thresh=0.4,
+                                                     show_tile_progress=False, verbose=False)[0] for x in Xv]
+                f1 = float(match_dataset(list(Yv), preds, iou_threshold=0.5).f1)
+                recorder.overhead_s += time.perf_counter() - t0
+            recorder.add(epoch + 1, train_loss=logs.get("loss", float("nan")),
+                         val_loss=logs.get("val_loss", float("nan")), val_f1=f1)
+
+    return _CB()
 
 
 class _TqdmCallback:

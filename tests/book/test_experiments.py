@@ -47,3 +47,53 @@ def test_papers_numbers_are_consistent_and_cited():
     for row in doc["lysoquant_tools"]["rows"]:
         # the paper's F1 is the pixel Dice of its IoU: F1 = 2 IoU / (1 + IoU) (see the chapter)
         assert row["f1"] == pytest.approx(2 * row["iou"] / (1 + row["iou"]), abs=1.5e-3), row
+
+
+class _Results:
+    """The one thing claim_rows reads from a run: its instance rows."""
+
+    def __init__(self, rows):
+        self._rows = rows
+
+    def table(self, name):
+        assert name == "instance"
+        return self._rows
+
+
+def _instance_rows(means: dict, seeds=(0, 1, 2), n_images=6):
+    rows = []
+    for m, mu in means.items():
+        for s in seeds:
+            for i in range(n_images):
+                tp = int(round(100 * (mu + 0.01 * s)))
+                rows.append({"dataset": "synth-lyso", "split": "test", "method_id": m, "method": "unet", "seed": s,
+                             "profile": "ci", "image": f"i{i}", "threshold": 0.5, "criterion": "iou",
+                             "n_true": 100, "n_pred": 100, "tp": tp, "fp": 100 - tp, "fn": 100 - tp,
+                             "sum_matched_iou": 0.8 * tp})
+    return pd.DataFrame(rows)
+
+
+def test_claim_rows_show_the_seed_spread_and_the_verdict_by_the_stated_rule():
+    from bench.book.experiments import claim_rows
+    from bench.claims import VERDICT_RULE
+
+    ctx = Context(stage=None, root=ROOT, results=_Results(_instance_rows({"unet7x16": 0.9, "unet5x64": 0.5})),
+                  datasets=["synth-lyso"])
+    lines = claim_rows(ctx, "synth-lyso", [("7x16 > 5x64", "unet7x16", "unet5x64"),
+                                           ("5x64 > 7x16", "unet5x64", "unet7x16"),
+                                           ("7x16 > sam", "unet7x16", "sam")])
+    text = "\n".join(lines)
+    row = next(ln for ln in lines if ln.startswith("| 7x16 > 5x64"))
+    assert "| 3 / 3 |" in row and "0.900, 0.910, 0.920" in row and "**reproduces**" in row
+    assert "**does not reproduce**" in next(ln for ln in lines if ln.startswith("| 5x64 > 7x16"))
+    assert "not measured in this run" in next(ln for ln in lines if ln.startswith("| 7x16 > sam"))
+    assert VERDICT_RULE in text
+
+
+def test_claim_rows_on_equal_methods_say_not_distinguishable():
+    from bench.book.experiments import claim_rows
+
+    rows = _instance_rows({"unet7x16": 0.7, "unet5x64": 0.7})
+    ctx = Context(stage=None, root=ROOT, results=_Results(rows), datasets=["synth-lyso"])
+    row = next(ln for ln in claim_rows(ctx, "synth-lyso", [("c", "unet7x16", "unet5x64")]) if ln.startswith("| c |"))
+    assert "**not distinguishable at this budget**" in row and "+0.000" in row

@@ -8,6 +8,7 @@ from typing import Sequence
 
 import yaml
 
+from ..claims import VERDICT_RULE, claim_verdict, per_image_scores
 from ..methods import UnknownMethodError, get_method, method_class
 from .facts import configs_listing
 from .intro import method_kind
@@ -133,7 +134,36 @@ def lysoquant_page(ctx: Context, board, papers: dict) -> str:
                       fmt_seconds(r["fit_s"]) if r is not None and status == "ok" else "–"]
         out.append("| " + " | ".join(cells) + " |")
     out += [""]
+    pair = [r["method"] for r in arch.get("rows", [])][:2]
+    if board is not None and len(pair) == 2:
+        for d in arch_datasets:
+            out += claim_rows(ctx, d, [(f"`{pair[0]}` > `{pair[1]}`", pair[0], pair[1])])
     return "\n".join(out)
+
+
+def claim_rows(ctx: Context, dataset: str, claims: Sequence[tuple[str, str, str]]) -> list[str]:
+    """A table of verdicts on "better scores higher than worse" (:func:`bench.claims.claim_verdict`)
+    on `dataset`: one row per ``(label, better, worse)``, with each method's per-seed scores."""
+    if ctx.results is None:
+        return []
+    rows = ctx.results.table("instance")
+    rows = rows[rows["dataset"] == dataset] if len(rows) else rows
+    scores = per_image_scores(rows)
+    out = [f"Verdict on `{dataset}` (rule below the table):", "",
+           "| Claim | Seeds | Per-seed mean F1 (better) | Per-seed mean F1 (worse) | Difference [95% CI] | Verdict |",
+           "|---|---|---|---|---|---|"]
+    for label, better, worse in claims:
+        try:
+            v = claim_verdict(scores, better=better, worse=worse)
+        except ValueError:
+            out.append(f"| {label} | – | – | – | – | not measured in this run (no per-image F1 of both methods) |")
+            continue
+        spread = {m: ", ".join(f"{x:.3f}" for x in v.seed_means[m]) for m in (better, worse)}
+        out.append(f"| {label} | {v.n_seeds[0]} / {v.n_seeds[1]} | {spread[better]} | {spread[worse]} | "
+                   f"{v.diff:+.3f} [{v.low:+.3f}, {v.high:+.3f}] | **{v.verdict}** |")
+    out += ["", f"Rule (`bench.claims`): {VERDICT_RULE}. The per-seed columns show the spread across seeds "
+            "(each seed's F1 at IoU 0.5 averaged over the test images).", ""]
+    return out
 
 
 def params_of(ctx: Context, dataset: str, method_id: str) -> dict:
@@ -186,6 +216,11 @@ def cdl_mdl_page(ctx: Context, board, papers: dict) -> str:
                 out.append(f"| {kind} | {what} | `{r['method_id']}` | " + " | ".join(pix)
                            + f" | {val} | {fmt_seconds(r['fit_s'])} | {status} |")
             out += [""]
+            if task != "semantic":
+                ids = {k: r["method_id"] for k, _, r in rows if r is not None}
+                claims = [(f"{a} > {b}", ids[a], ids[b]) for a, b in (("MDL", "CDL"), ("CDL", "CIP"), ("MDL", "CIP"))
+                          if a in ids and b in ids]
+                out += claim_rows(ctx, d, claims)
     if not out:
         out += ["```{note}", f"Run `{ctx.results.run_id}` has no {network} trained on weak labels "
                 f"(`{param}=\"weak:<method>\"`) on " + ", ".join(f"`{d}`" for d in spec.get("datasets", []))

@@ -18,7 +18,7 @@ from scipy import ndimage as ndi
 
 from bench.methods import Method, method_names, register_method, unregister_method
 
-NAMES = ("test_threshold", "test_raises", "test_hangs", "test_skips", "test_slow")
+NAMES = ("test_threshold", "test_raises", "test_hangs", "test_skips", "test_slow", "test_learner")
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,34 @@ class TestSkips(_Threshold):
         return "test_skips never runs (test method)"
 
 
+@dataclass(frozen=True)
+class _LearnerParams:
+    steep: bool = True
+    profile: str = "quick"
+
+
+class TestLearner(_Threshold):
+    """Records a hand-made learning curve: still falling steeply (``steep``) or flat."""
+
+    name = "test_learner"
+    Params = _LearnerParams
+
+    def fit(self, train, val, *, rng=None):
+        from bench.curves import CurveRecorder
+
+        super().fit(train, val, rng=rng)
+        losses = [1.0, 0.9, 0.8, 0.7, 0.6, 0.5] if self.params.steep else [1.0, 0.4, 0.3, 0.3, 0.3, 0.3]
+        self.learning_curve = CurveRecorder(total=10, unit="step", overhead_s=0.01)
+        for step, v in zip(range(0, 12, 2), losses):
+            self.learning_curve.add(step, train_loss=v + 0.05 if step else float("nan"), val_loss=v, val_f1=1 - v)
+        return self
+
+    def predict(self, image):
+        plane = image[..., 0]
+        labels, _ = ndi.label(plane > plane.mean())
+        return labels.astype(np.int32)
+
+
 class TestSlow(_Threshold):
     name = "test_slow"
 
@@ -76,7 +104,7 @@ class TestSlow(_Threshold):
         return super().fit(train, val, rng=rng)
 
 
-_CLASSES = (TestThreshold, TestRaises, TestHangs, TestSkips, TestSlow)
+_CLASSES = (TestThreshold, TestRaises, TestHangs, TestSkips, TestSlow, TestLearner)
 
 
 def register() -> None:

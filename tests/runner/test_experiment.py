@@ -72,3 +72,55 @@ def test_validation_split_is_scored_against_validation_truth(testmethods, tiny_d
     from bench.splits import get_split
 
     assert [s.name for s in exp.truth] == list(get_split(tiny_dataset).val)
+
+
+def _cell(run: Path, exp: Experiment) -> None:
+    """Copy an experiment's outputs into a run folder as a finished cell."""
+    import shutil
+
+    from bench.runner.run import cell_id
+
+    cid = cell_id(exp.method_id, exp.dataset_name, exp.seed)
+    shutil.copytree(exp.output_dir, run / "cells" / cid)
+    rec = json.loads((run / "cells" / cid / "result.json").read_text())
+    (run / "cells" / cid / "cell.json").write_text(json.dumps({**rec, "cell_id": cid}))
+
+
+def test_learning_curve_is_saved_judged_and_flagged_on_the_leaderboard(testmethods, tiny_dataset, tmp_path):
+    from bench.book.tables import UNDERTRAINED_MARK, main_table
+    from bench.curves import CURVE_COLUMNS
+    from bench.leaderboard import format_leaderboard, leaderboard
+    from bench.results import KEY_COLUMNS, load_run
+
+    run = tmp_path / "run"
+    (run / "cells").mkdir(parents=True)
+    (run / "manifest.json").write_text(json.dumps({"run_id": "curves-test"}))
+    results = {}
+    for mid in ("test_learner", "test_learner[steep=false]", "test_threshold"):
+        exp = Experiment(method_id=mid, dataset=tiny_dataset, profile="ci", output_dir=tmp_path / "out" / mid)
+        exp.fit()
+        exp.predict()
+        exp.score()
+        out = exp.save()
+        results[mid] = json.loads((out / "result.json").read_text())
+        _cell(run, exp)
+    # the curve: key columns then the curve columns, six checkpoints
+    curve = pd.read_csv(tmp_path / "out" / "test_learner" / "curve.csv")
+    assert list(curve.columns) == [*KEY_COLUMNS, *CURVE_COLUMNS] and len(curve) == 6
+    assert not (tmp_path / "out" / "test_threshold" / "curve.csv").exists()
+    # the verdicts: steep -> a reason, flat -> "", untrained method -> None
+    assert "val loss fell" in results["test_learner"]["undertrained"]
+    assert results["test_learner[steep=false]"]["undertrained"] == ""
+    assert results["test_threshold"]["undertrained"] is None
+    assert results["test_learner"]["curve_overhead_s"] == pytest.approx(0.01)
+
+    loaded = load_run(run)
+    assert len(loaded.curves) == 12 and set(loaded.curves["method_id"]) == {"test_learner", "test_learner[steep=false]"}
+    board = leaderboard(loaded, n_boot=0).set_index("method_id")
+    assert "val loss fell" in board.loc["test_learner", "undertrained"]
+    assert board.loc["test_learner[steep=false]", "undertrained"] == ""
+    assert board.loc["test_threshold", "undertrained"] == ""
+    assert "val loss fell" in format_leaderboard(board.reset_index())
+    rows = [dict(r, method_id=i, _nb="") for i, r in board.iterrows()]
+    html = main_table(rows, "instance", tiny_dataset)
+    assert html.count(UNDERTRAINED_MARK) == 1 and "under-trained at this budget: val loss fell" in html

@@ -16,7 +16,8 @@ Facts (each a markdown fragment), for each configuration ``C`` of :data:`CONFIGS
 * ``C_cells`` -- its number of (method, dataset, seed) cells;
 * ``C_seeds``, ``C_methods``, ``C_datasets`` -- counts with their noun ("3 seeds");
 
-and ``full_configs`` (the configurations that use the ``full`` profile),
+``undertrained_rule`` and ``verdict_rule`` (:data:`bench.curves.UNDERTRAINED_RULE`,
+:data:`bench.claims.VERDICT_RULE`, quoted), and ``full_configs`` (the configurations that use the ``full`` profile),
 ``nightly_machine`` (where the nightly workflow runs, from its ``runs-on``) and
 ``test_images`` (the range of test-set sizes over the committed splits of the registered
 datasets).
@@ -125,6 +126,12 @@ def book_facts(root: str | Path, configs: Mapping[str, RunConfig] | None = None)
     full = sorted(p.name for p in (root / "benchmark" / "configs").glob("*.yaml") if load_config(p).profile == "full")
     facts["full_configs"] = ", ".join(f"`benchmark/configs/{n}`" for n in full) or "no configuration"
     facts["nightly_machine"] = _machine(_runs_on(root / ".github" / "workflows" / "nightly.yml"))
+    # the two rules the book states, quoted from the code that applies them
+    from ..claims import VERDICT_RULE
+    from ..curves import UNDERTRAINED_RULE
+
+    facts["undertrained_rule"] = UNDERTRAINED_RULE
+    facts["verdict_rule"] = VERDICT_RULE
 
     sizes = {}
     for name in dataset_names():  # the committed split file of every registered dataset that has one

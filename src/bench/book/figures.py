@@ -115,3 +115,40 @@ def rank_figures(ctx: Context, ru, name: str) -> tuple[str, str]:
     grid = save_figure(ctx, significance_grid(ru.pairs(), iv["method_id"].tolist()),
                        f"book/leaderboards/datasets/img/{slug(name)}-significance.png")
     return blobs, grid
+
+
+#: Parameters that only change a method's training budget (a budget curve varies these alone).
+BUDGET_PARAMS = frozenset({"epochs", "iterations", "steps_per_epoch"})
+
+
+def budget_series(g):
+    """The rows of one dataset's leaderboard that form budget curves: for each method, its
+    ids that differ from the plain method only in :data:`BUDGET_PARAMS` (the plain id
+    included), when there are at least two."""
+    from ..methods import parse_method_id
+
+    keep = []
+    for _, sub in ok_points(g).groupby("method", sort=True):
+        ids = []
+        for mid in sub["method_id"]:
+            try:
+                _, raw = parse_method_id(str(mid))
+            except ValueError:
+                continue
+            if set(raw) <= BUDGET_PARAMS:
+                ids.append(mid)
+        if len(ids) >= 2:
+            keep.append(sub[sub["method_id"].isin(ids)])
+    import pandas as pd
+
+    return pd.concat(keep) if keep else g.iloc[:0]
+
+
+def budget_figure(ctx: Context, series, name: str) -> str | None:
+    """Accuracy against fit time of each method at several budgets (:func:`bench.viz.budget_curve`)."""
+    if not len(series):
+        return None
+    from ..viz import budget_curve
+
+    fig = budget_curve(series, title=f"{name}: accuracy against training budget")
+    return save_figure(ctx, fig, f"book/leaderboards/datasets/img/{slug(name)}-budget.png")

@@ -9,11 +9,11 @@ from ..progress import progress_bar
 from ..data import UnknownDatasetError, get_dataset
 from ..results import ap_sweep, classification_scores, semantic_scores
 from .downloads import run_archive, tidy_table_links
-from .figures import (cost_figure, distribution_figure, overview_pareto, per_class_figure, png_width, rank_figures,
+from .figures import (budget_figure, budget_series, cost_figure, distribution_figure, overview_pareto, per_class_figure, png_width, rank_figures,
                       sweep_figure)
 from .facts import configs_listing
 from .gallery import gallery
-from .markup import WIDE, Col, finite, html_table, raw, score_name, short, slug, status_badge
+from .markup import WIDE, Col, finite, fmt_seconds, html_table, raw, score_name, short, slug, status_badge
 from ..curves import UNDERTRAINED_RULE
 from .notebooks import stage_cell_notebooks
 from .tables import UNDERTRAINED_MARK
@@ -187,6 +187,22 @@ def dataset_board(ctx: Context, board, name: str) -> str:
                 "Methods with no recorded time (below the timer's resolution) are left out of a panel.",
                 "", f"```{{figure}} /{fig}", f":alt: accuracy against time on {name}", ":width: 100%", "",
                 "Accuracy against cost.", "```", ""]
+
+    series = budget_series(g)
+    fig = budget_figure(ctx, series, name)
+    if fig:
+        out += ["## Accuracy against training budget", "",
+                "The same method trained for longer (ids that differ only in `epochs`, `iterations` or "
+                "`steps_per_epoch`): score with its 95% interval against the fit time. A curve still rising at "
+                "the right says the quick budget undersells the method.", "",
+                "| Method | F1@0.5 [95% CI] | Fit | Under-trained at this budget? |", "|---|---|---|---|"]
+        for _, r in series.sort_values(["method", "fit_s"]).iterrows():
+            ci = f" [{r['f1_low']:.3f}, {r['f1_high']:.3f}]" if finite(r.get("f1_low")) else ""
+            flag = r.get("undertrained")
+            out.append(f"| `{r['method_id']}` | {r['score']:.3f}{ci} | {fmt_seconds(r['fit_s'])} | "
+                       + (f"{UNDERTRAINED_MARK} {flag}" if isinstance(flag, str) and flag else "no") + " |")
+        out += ["", f"```{{figure}} /{fig}", f":alt: accuracy against training budget on {name}", ":width: 70%", "",
+                "Score against fit time (log scale), one line per method, one point per budget.", "```", ""]
 
     out += gallery(ctx, g, name, info)
 

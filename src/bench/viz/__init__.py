@@ -14,13 +14,14 @@ as in LysoQuant's Fig. 1 comparison of correct, missed and spurious organelles.
 
 Modules: :mod:`~bench.viz.images` (composites, ground truth, overlays),
 :mod:`~bench.viz.charts` (score plots), :mod:`~bench.viz.ranks` (rank
-uncertainty) and :mod:`~bench.viz.encode` (PNG bytes
+uncertainty), :mod:`~bench.viz.curves` (learning and budget curves) and :mod:`~bench.viz.encode` (PNG bytes
 for the book); every public name is available here.
 """
 
 from __future__ import annotations
 
 from .charts import cost_panels, error_by_size, pareto, pareto_grid, per_class_bars, score_distribution, threshold_curve
+from .curves import budget_curve, learning_curve
 from .encode import figure_png, png_bytes
 from .ranks import rank_blobs, significance_grid
 from .images import (
@@ -53,6 +54,8 @@ __all__ = [
     "cost_panels",
     "pareto_grid",
     "rank_blobs",
+    "learning_curve",
+    "budget_curve",
     "significance_grid",
     "figure_png",
     "png_bytes",

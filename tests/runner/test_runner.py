@@ -49,6 +49,31 @@ def test_config_hash_depends_on_content_only(tmp_path):
     assert a.hash != c.hash
 
 
+def test_per_method_seeds_override_the_configurations():
+    cfg = parse_config({"name": "x", "seeds": [0], "datasets": ["d"],
+                        "methods": [{"id": "a", "seeds": [0, 1, 2]}, "b"]})
+    assert cfg.seeds_of("a") == (0, 1, 2) and cfg.seeds_of("b") == (0,)
+    assert parse_config({"name": "x", "datasets": ["d"], "methods": ["a", "b"]}).hash != cfg.hash
+    for bad, msg in (([], "`methods\\[0\\].seeds` must be a non-empty list"), ([2, 2], "duplicates")):
+        with pytest.raises(ValueError, match=msg):
+            parse_config({"name": "x", "datasets": ["d"], "methods": [{"id": "a", "seeds": bad}]})
+
+
+def test_deep_config_runs_the_claim_cells_with_three_seeds():
+    from bench.book.facts import config_cells
+
+    deep = load_config(REPO / "benchmark" / "configs" / "deep.yaml")
+    for mid in ("unet7x16", "unet5x64", "unet_mdl", "unet_cdl"):
+        assert deep.seeds_of(mid) == (0, 1, 2), mid
+    assert deep.seeds_of("stardist") == (0,)
+    assert not deep.excluded("isodata_watershed", "synth-lyso")  # CIP, beside CDL
+    for mid in ("stardist[epochs=40]", "stardist[epochs=160]", "cellpose[epochs=400]", "cellpose[epochs=1600]"):
+        assert not deep.excluded(mid, "nih3t3") and deep.excluded(mid, "gowt1"), mid
+    assert config_cells(deep) == 4 * 4 * 3 + 1 + 5 * 4 + 4
+    nightly = load_config(REPO / "benchmark" / "configs" / "nightly.yaml")
+    assert all(nightly.seeds_of(m) == (0, 1, 2) for m in ("unet7x16", "unet5x64", "unet_mdl", "unet_cdl"))
+
+
 @pytest.mark.parametrize("name", ["quick", "deep", "nightly", "full", "cellular_paper"])
 def test_shipped_configs_are_valid(name):
     cfg = load_config(REPO / "benchmark" / "configs" / f"{name}.yaml")

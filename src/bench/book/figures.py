@@ -122,25 +122,25 @@ BUDGET_PARAMS = frozenset({"epochs", "iterations", "steps_per_epoch"})
 
 
 def budget_series(g):
-    """The rows of one dataset's leaderboard that form budget curves: for each method, its
-    ids that differ from the plain method only in :data:`BUDGET_PARAMS` (the plain id
-    included), when there are at least two."""
-    from ..methods import parse_method_id
-
-    keep = []
-    for _, sub in ok_points(g).groupby("method", sort=True):
-        ids = []
-        for mid in sub["method_id"]:
-            try:
-                _, raw = parse_method_id(str(mid))
-            except ValueError:
-                continue
-            if set(raw) <= BUDGET_PARAMS:
-                ids.append(mid)
-        if len(ids) >= 2:
-            keep.append(sub[sub["method_id"].isin(ids)])
+    """The rows of one dataset's leaderboard that form budget curves: the ids that differ from a
+    plain method or preset id (``stardist``, ``unet7x16``) only in :data:`BUDGET_PARAMS`, the plain
+    id included, when there are at least two per plain id. The ``method`` column of the result is
+    that plain id (one curve each)."""
     import pandas as pd
 
+    from ..methods import parse_method_id
+
+    ok = ok_points(g)
+    base = {}
+    for mid in ok["method_id"]:
+        try:
+            name, raw = parse_method_id(str(mid))
+        except ValueError:
+            continue
+        if set(raw) <= BUDGET_PARAMS:
+            base[mid] = name
+    keep = [ok[ok["method_id"].isin(ids)].assign(method=name)
+            for name, ids in pd.Series(base).groupby(pd.Series(base)).groups.items() if len(ids) >= 2]
     return pd.concat(keep) if keep else g.iloc[:0]
 
 

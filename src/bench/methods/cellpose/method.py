@@ -373,6 +373,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
         torch.manual_seed(seed)
         history: dict = {}
         train_s = 0.0
+        self.learning_curve = None  # a pretrained model used as is has none
         if p.train:
             _, cp_train, _ = import_cellpose()
 

@@ -120,7 +120,9 @@ def book_facts(root: str | Path, configs: Mapping[str, RunConfig] | None = None)
     for name, cfg in (configs if configs is not None else load_configs(root)).items():
         facts[f"{name}_profile"] = f"`{cfg.profile}`"
         facts[f"{name}_cells"] = str(config_cells(cfg))
-        facts[f"{name}_seeds"] = _count(len(cfg.seeds), "seed")
+        n_seeds = sorted({len(cfg.seeds_of(m.id)) for m in cfg.methods})
+        facts[f"{name}_seeds"] = (_count(n_seeds[0], "seed") if len(n_seeds) == 1
+                                  else f"{n_seeds[0]} to {n_seeds[-1]} seeds, depending on the method")
         facts[f"{name}_methods"] = _count(len(cfg.methods), "method")
         facts[f"{name}_datasets"] = _count(len(cfg.datasets), "dataset")
     full = sorted(p.name for p in (root / "benchmark" / "configs").glob("*.yaml") if load_config(p).profile == "full")

@@ -23,7 +23,7 @@ from typing import Any, Sequence
 from ...data.box_labels import MAKERS, box_training_samples, fit_box_threshold
 from ...data.sample import DatasetInfo, Sample
 
-__all__ = ["BOXES_PREFIX", "parse_box_labels", "box_supervision_skip", "box_supervised_samples"]
+__all__ = ["BOXES_PREFIX", "parse_box_labels", "box_supervision_skip", "box_labels_hint", "box_supervised_samples"]
 
 BOXES_PREFIX = "boxes:"
 _BOXES_RE = re.compile(r"^boxes:(?P<maker>[a-z]+)$")
@@ -78,6 +78,14 @@ def box_supervision_skip(maker: str | None, info: DatasetInfo, tasks: Sequence[s
         hint = " (train it on boxes with labels='boxes:<maker>')" if "detection" in info.tasks else ""
         return f"solves {list(tasks)}; dataset {info.name!r} has tasks {list(info.tasks)}{hint}"
     return None
+
+
+def box_labels_hint(reason: str | None, info: DatasetInfo) -> str | None:
+    """A mask-trained method's skip `reason`, pointing to ``labels='boxes:<maker>'`` on a
+    dataset that has boxes but no masks."""
+    if reason and "detection" in info.tasks and "instance" not in info.tasks:
+        return f"{reason} (train it on boxes with labels='boxes:<maker>')"
+    return reason
 
 
 def box_supervised_samples(

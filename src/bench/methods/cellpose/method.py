@@ -93,7 +93,12 @@ import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
 from ..base import Method, RemembersScoredObjects
-from .._shared.box_supervision import box_supervised_samples, box_supervision_skip, parse_box_labels
+from .._shared.box_supervision import (
+    box_labels_hint,
+    box_supervised_samples,
+    box_supervision_skip,
+    parse_box_labels,
+)
 from .._shared import (
     ObjectClassifier,
     ObjectStats,
@@ -350,7 +355,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
     def skip(self, info: DatasetInfo) -> str | None:
         maker = parse_box_labels(self.params.labels, who="cellpose")
         if maker is None:
-            return super().skip(info)
+            return box_labels_hint(super().skip(info), info)
         return self.dependency_reason() or box_supervision_skip(maker, info, self.tasks) or self.weights_reason()
 
     def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "CellposeMethod":

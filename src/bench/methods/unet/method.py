@@ -250,7 +250,9 @@ class UNetMethod(Method):
             from .._shared.box_supervision import box_supervision_skip
 
             return self.dependency_reason() or box_supervision_skip(weak_id, info, self.tasks)
-        reason = super().skip(info)
+        from .._shared.box_supervision import box_labels_hint
+
+        reason = box_labels_hint(super().skip(info), info)
         if reason is not None:
             return reason
         if kind != "truth":

@@ -156,3 +156,17 @@ def test_truth_labels_on_boxes_only_data_still_refused(name):
         pytest.skip(f"{name} not installed")
     with pytest.raises(ValueError, match="no instance `labels`"):
         get_method(name, profile="ci").fit([detection(0)], [detection(1)], rng=0)
+
+
+@pytest.mark.skipif(not HAVE_TORCH, reason="torch not installed (pip install 'bench[torch]')")
+def test_unet_classes_false_is_the_like_for_like_mask_baseline():
+    with_classes = []
+    for i in range(3):
+        s = disks(i)
+        with_classes.append(Sample(name=s.name, image=s.image, channels=s.channels, labels=s.labels,
+                                   classes={int(k): int(k) % 2 for k in np.unique(s.labels[s.labels > 0])}))
+    kw = dict(profile="ci", depth=3, features=8, iterations=2)
+    m = get_method("unet", classes=False, **kw).fit(with_classes[:2], with_classes[2:], rng=0)
+    assert m.id == "unet[classes=False,depth=3,features=8,iterations=2,profile=ci]"
+    assert m.config["n_outputs"] == 3 and m.predict_classes(with_classes[2].image, with_classes[2].labels) is None
+    assert get_method("unet", **kw).fit(with_classes[:2], with_classes[2:], rng=0).config["n_outputs"] == 4

@@ -77,6 +77,11 @@ class UNetParams:
         model; a new image whose range does not match theirs gets a warning).
     augment : bool
         Flips, 90-degree rotations, elastic deformation, gamma / contrast curves.
+    classes : bool
+        Learn the data's object classes (one interior class each) when it has
+        them; ``False``: one interior class, the classes ignored, as with
+        box-made masks, which carry none (the like-for-like mask-trained
+        baseline of box supervision: background / boundary / interior either way).
     tile, overlap : int
         Tiled inference: tile side and minimal overlap (working-scale pixels).
     """
@@ -91,6 +96,7 @@ class UNetParams:
     scale: float | None = None
     normalize: Literal["image", "dataset"] = "image"
     augment: bool = True
+    classes: bool = True
     tile: int = 1024
     overlap: int = 64
 
@@ -324,7 +330,7 @@ class UNetMethod(Method):
             # each training image's normalised range, to tell new images that do not fit
             cfg["norm"] = {"lo": lo.tolist(), "hi": hi.tolist()}
         if mode == "instance":
-            n_cls = _n_object_classes(fit_train + ([] if kind != "truth" else list(val)))
+            n_cls = _n_object_classes(fit_train + ([] if kind != "truth" else list(val))) if p.classes else 1
             cfg["n_object_classes"] = n_cls
             cfg["n_outputs"] = FIRST_OBJECT_CLASS + n_cls
             diam = _object_diameters([s.labels for s in fit_train])

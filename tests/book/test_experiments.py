@@ -69,7 +69,8 @@ def test_box_page_reads_its_numbers_from_the_result_files(tmp_path):
                                        "n_objects": 40, "mean_iou": 0.8535, "median_iou": 0.86,
                                        "frac_iou_ge_0.5": 0.99, "n_hidden": 0, "n_fallback": 0}])
     _write_csv(tmp_path / SUPERVISION, [
-        _sup_row("unet", "unet_mdl", "truth", 0.6),
+        _sup_row("unet", "unet_mdl", "truth", 0.2),
+        _sup_row("unet", "unet_mdl[classes=false]", "truth", 0.6),
         _sup_row("unet", "unet_mdl[labels=boxes:ellipse]", "boxes:ellipse", 0.45),
         _sup_row("unet", "unet_mdl[labels=boxes:box]", "boxes:box", 0.0, status="failed", reason="boom"),
         _sup_row("stardist", "stardist[labels=boxes:ellipse]", "boxes:ellipse", 0.31, dataset="cellular-boxes"),
@@ -78,7 +79,8 @@ def test_box_page_reads_its_numbers_from_the_result_files(tmp_path):
     page = box_labels_page(ctx, None)
     assert "| `synth-cells` | train | `ellipse` |" in page and "0.854" in page
     ell = next(ln for ln in page.splitlines() if "`unet_mdl[labels=boxes:ellipse]`" in ln)
-    assert "-0.150" in ell and "0.450 [0.350, 0.550]" in ell
+    assert "-0.150" in ell and "0.450 [0.350, 0.550]" in ell  # against the like-for-like baseline
+    assert "no classes (baseline)" in next(ln for ln in page.splitlines() if "`unet_mdl[classes=false]`" in ln)
     failed = next(ln for ln in page.splitlines() if "`unet_mdl[labels=boxes:box]`" in ln)
     assert "failed: boom" in failed and "-0.600" not in failed
     real = next(ln for ln in page.splitlines() if "`stardist[labels=boxes:ellipse]`" in ln)

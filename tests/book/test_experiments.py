@@ -97,3 +97,55 @@ def test_claim_rows_on_equal_methods_say_not_distinguishable():
     ctx = Context(stage=None, root=ROOT, results=_Results(rows), datasets=["synth-lyso"])
     row = next(ln for ln in claim_rows(ctx, "synth-lyso", [("c", "unet7x16", "unet5x64")]) if ln.startswith("| c |"))
     assert "**not distinguishable at this budget**" in row and "+0.000" in row
+
+
+# ------------------------------------------------------------------ box supervision page
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(rows).to_csv(path, index=False)
+
+
+def _sup_row(method, method_id, labels, f1, dataset="synth-cells", status="ok", reason=""):
+    return {"run_id": "boxes-x", "dataset": dataset, "task": "instance", "method_id": method_id, "method": method,
+            "labels": labels, "status": status, "reason": reason, "f1": f1, "f1_low": f1 - 0.1, "f1_high": f1 + 0.1,
+            "precision": 0.8, "recall": 0.7, "mean_iou": 0.75, "count_mae": 3.0, "fit_s": 12.0,
+            "predict_s_per_image": 0.5, "n_images": 6, "profile": "quick"}
+
+
+def test_box_page_reads_its_numbers_from_the_result_files(tmp_path):
+    from bench.book.experiments_boxes import MAKER_IOU, SUPERVISION, box_labels_page
+
+    _write_csv(tmp_path / MAKER_IOU, [{"dataset": "synth-cells", "split": "train", "maker": "ellipse", "n_images": 2,
+                                       "n_objects": 40, "mean_iou": 0.8535, "median_iou": 0.86,
+                                       "frac_iou_ge_0.5": 0.99, "n_hidden": 0, "n_fallback": 0}])
+    _write_csv(tmp_path / SUPERVISION, [
+        _sup_row("unet", "unet_mdl", "truth", 0.2),
+        _sup_row("unet", "unet_mdl[classes=false]", "truth", 0.6),
+        _sup_row("unet", "unet_mdl[labels=boxes:ellipse]", "boxes:ellipse", 0.45),
+        _sup_row("unet", "unet_mdl[labels=boxes:box]", "boxes:box", 0.0, status="failed", reason="boom"),
+        _sup_row("stardist", "stardist[labels=boxes:ellipse]", "boxes:ellipse", 0.31, dataset="cellular-boxes"),
+    ])
+    ctx = Context(stage=None, root=tmp_path, results=None, datasets=["synth-cells"])
+    page = box_labels_page(ctx, None)
+    assert "| `synth-cells` | train | `ellipse` |" in page and "0.854" in page
+    ell = next(ln for ln in page.splitlines() if "`unet_mdl[labels=boxes:ellipse]`" in ln)
+    assert "-0.150" in ell and "0.450 [0.350, 0.550]" in ell  # against the like-for-like baseline
+    assert "no classes (baseline)" in next(ln for ln in page.splitlines() if "`unet_mdl[classes=false]`" in ln)
+    failed = next(ln for ln in page.splitlines() if "`unet_mdl[labels=boxes:box]`" in ln)
+    assert "failed: boom" in failed and "-0.600" not in failed
+    real = next(ln for ln in page.splitlines() if "`stardist[labels=boxes:ellipse]`" in ln)
+    assert "0.310" in real and "`boxes:ellipse` masks" in real
+
+
+def test_box_page_without_result_files_says_how_to_make_them(tmp_path):
+    from bench.book.experiments_boxes import box_labels_page
+
+    page = box_labels_page(Context(stage=None, root=tmp_path, results=None, datasets=[]), None)
+    assert "box_labels_iou.csv` is not in this checkout" in page
+    assert "benchmark/configs/boxes.yaml" in page and "boxes_cellular.yaml" in page
+
+
+def test_box_page_is_in_the_table_of_contents_and_includes_its_generated_part():
+    toc = (ROOT / "_toc.yml").read_text()
+    assert "book/experiments/box_labels" in toc
+    assert "../_generated/experiments/box_labels.md" in (ROOT / "book/experiments/box_labels.md").read_text()

@@ -8,6 +8,7 @@ from bench.data.box_labels import (
     box_corners,
     box_label_image,
     box_training_samples,
+    drop_empty_boxes,
     fit_box_threshold,
     sample_boxes,
 )
@@ -143,8 +144,39 @@ def test_samples_keep_no_truth_but_the_boxes():
     s = _disc_sample(with_boxes=False)
     np.testing.assert_allclose(sample_boxes(s), boxes_from_labels(s.labels))
     out, info = box_training_samples([s], "ellipse")
-    assert info == {"maker": "ellipse", "n_boxes": 2, "n_hidden": 0, "n_fallback": 0}
+    assert info == {"maker": "ellipse", "n_boxes": 2, "n_hidden": 0, "n_fallback": 0, "n_empty": 0}
     assert out[0].classes is None and out[0].labels.max() == 2
     assert not np.array_equal(out[0].labels, s.labels)
     with pytest.raises(ValueError, match="neither boxes nor instance labels"):
         sample_boxes(s.image_only())
+
+
+# ------------------------------------------------------------ empty boxes
+# CELLULAR holds two boxes of zero width and height among 14,024 (e.g. "0 0.5625 0.2919921875 0.0 0.0").
+
+
+def test_drop_empty_boxes_keeps_the_rest_in_order():
+    rows = [[0, 0.5, 0.5, 0.2, 0.2], [0, 0.5625, 0.29, 0.0, 0.0], [0, 0.3, 0.3, 0.1, 0.0], [0, 0.2, 0.2, 0.1, 0.1]]
+    kept, n = drop_empty_boxes(rows)
+    assert n == 2
+    np.testing.assert_array_equal(kept, np.asarray(rows)[[0, 3]])
+    empty, n0 = drop_empty_boxes(np.zeros((0, 5)))
+    assert empty.shape == (0, 5) and n0 == 0
+
+
+def test_empty_boxes_are_dropped_from_training_masks_and_counted():
+    shape = (10, 10)
+    image = np.zeros((*shape, 1), np.float32)
+    boxes = np.array([yolo(2, 2, 6, 6, shape), [0, 0.9, 0.9, 0.0, 0.0], [0, 0.1, 0.5, 0.0, 0.3]])
+    s = Sample(name="s", image=image, channels=("c",), boxes=boxes)
+    out, info = box_training_samples([s], "box")
+    assert info["n_empty"] == 2 and info["n_boxes"] == 1
+    want = np.zeros(shape, np.int32)
+    want[2:6, 2:6] = 1
+    np.testing.assert_array_equal(out[0].labels, want)
+    np.testing.assert_array_equal(out[0].boxes, boxes[:1])
+    # the threshold maker's fit ignores them too (box_corners would refuse them)
+    image[2:6, 2:6] = 1.0
+    th = fit_box_threshold([s])
+    out, info = box_training_samples([s], "threshold", threshold=th)
+    assert info["n_empty"] == 2 and (out[0].labels > 0).sum() > 0

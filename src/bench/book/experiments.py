@@ -10,6 +10,7 @@ import yaml
 
 from ..claims import VERDICT_RULE, claim_verdict, per_image_scores
 from ..methods import UnknownMethodError, get_method, method_class
+from .experiments_boxes import box_labels_page
 from .facts import configs_listing
 from .intro import method_kind
 from .markup import finite, fmt_num, fmt_seconds, score_name, short
@@ -37,6 +38,7 @@ def render_experiments(ctx: Context) -> None:
     ctx.stage.write_text("book/_generated/experiments/lysoquant.md", lysoquant_page(ctx, board, papers))
     ctx.stage.write_text("book/_generated/experiments/cdl_mdl.md", cdl_mdl_page(ctx, board, papers))
     ctx.stage.write_text("book/_generated/experiments/classical_vs_deep.md", classical_vs_deep_page(ctx, board))
+    ctx.stage.write_text("book/_generated/experiments/box_labels.md", box_labels_page(ctx, board))
 
 
 def measured(board, dataset: str, method_ids: Sequence[str]):

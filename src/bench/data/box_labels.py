@@ -69,6 +69,7 @@ __all__ = [
     "box_label_image",
     "box_planes",
     "fit_box_threshold",
+    "drop_empty_boxes",
     "sample_boxes",
     "box_training_samples",
 ]
@@ -412,7 +413,7 @@ def fit_box_threshold(samples: Sequence[Sample], *, rng=0) -> BoxThreshold:
     neg: dict[str, list[np.ndarray]] = {}
     per_image = max(1, MAX_FIT_PIXELS // len(samples))
     for s in samples:
-        corners = box_corners(sample_boxes(s), s.shape)
+        corners = box_corners(drop_empty_boxes(sample_boxes(s))[0], s.shape)
         if corners.shape[0] == 0:
             continue
         factor = _plane_factor(corners)
@@ -439,6 +440,24 @@ def fit_box_threshold(samples: Sequence[Sample], *, rng=0) -> BoxThreshold:
 
 
 # ----------------------------------------------------------------- samples
+def drop_empty_boxes(boxes) -> tuple[np.ndarray, int]:
+    """The YOLO rows with width and height > 0, and how many were dropped.
+
+    Examples
+    --------
+    >>> kept, n = drop_empty_boxes([[0, 0.5, 0.5, 0.2, 0.2], [0, 0.1, 0.1, 0.0, 0.0]])
+    >>> kept.tolist(), n
+    ([[0.0, 0.5, 0.5, 0.2, 0.2]], 1)
+    """
+    arr = np.asarray(boxes, dtype=float)
+    if arr.size == 0:
+        return arr.reshape(0, 5), 0
+    if arr.ndim != 2 or arr.shape[1] != 5:
+        raise ValueError(f"`boxes` must have shape (K, 5), got shape {arr.shape}")
+    keep = (arr[:, 3] > 0) & (arr[:, 4] > 0)
+    return arr[keep], int((~keep).sum())
+
+
 def sample_boxes(sample: Sample) -> np.ndarray:
     """The sample's boxes, else the boxes of its instance masks (class column 0).
 
@@ -475,14 +494,27 @@ def box_training_samples(
         ``labels`` = the box masks, ``boxes`` = the boxes used; classes,
         pixel classes and the original masks dropped.
     info : dict
-        ``maker``, ``n_boxes``, ``n_hidden``, ``n_fallback`` summed over samples.
+        ``maker``, ``n_boxes``, ``n_hidden``, ``n_fallback``, ``n_empty``
+        summed over samples.
+
+    Notes
+    -----
+    **Empty boxes.** A box of zero width or height (the CELLULAR annotations
+    hold two among 14,024, points at the image edge) marks no extent: it is
+    dropped before the masks are made, counted in ``n_empty`` and logged,
+    and the sample's ``boxes`` keep only the boxes used. (A box thinner than
+    a pixel but not empty still gets the pixel holding its centre.)
     """
     if maker not in MAKERS:
         raise ValueError(f"`maker` must be one of {MAKERS}, got {maker!r}")
     out = []
-    info = {"maker": maker, "n_boxes": 0, "n_hidden": 0, "n_fallback": 0}
+    info = {"maker": maker, "n_boxes": 0, "n_hidden": 0, "n_fallback": 0, "n_empty": 0}
     for s in samples:
         boxes = sample_boxes(s)
+        boxes, n_empty = drop_empty_boxes(boxes)
+        if n_empty:
+            logger.info("sample %r: %d box(es) of zero width or height dropped", s.name, n_empty)
+            info["n_empty"] += n_empty
         made = box_label_image(boxes, s.shape, maker=maker, image=s.image, threshold=threshold)
         out.append(dataclasses.replace(s.image_only(), labels=made.labels, boxes=boxes))
         for key in ("n_boxes", "n_hidden", "n_fallback"):

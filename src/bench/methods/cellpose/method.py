@@ -91,9 +91,15 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ...data.sample import Sample
+from ...data.sample import DatasetInfo, Sample
 from ...curves import CurveRecorder
 from ..base import Method, RemembersScoredObjects
+from .._shared.box_supervision import (
+    box_labels_hint,
+    box_supervised_samples,
+    box_supervision_skip,
+    parse_box_labels,
+)
 from .._shared import (
     ObjectClassifier,
     ObjectStats,
@@ -227,6 +233,10 @@ class CellposeParams:
     tune : bool
         Tune flow and cellprob thresholds on validation (else Cellpose's
         defaults 0.4 and 0.0).
+    labels : str
+        ``"truth"`` (the instance masks) or ``"boxes:<maker>"``: masks made
+        from the samples' boxes (``ellipse``, ``box`` or ``threshold``), for
+        detection datasets (:mod:`bench.methods._shared.box_supervision`).
     threads : int
         ``torch.set_num_threads`` for this process; 0 (default): torch's own
         choice, which follows ``OMP_NUM_THREADS`` -- the runner sets it to its
@@ -244,8 +254,10 @@ class CellposeParams:
     epochs: int | None = None
     tune: bool = True
     threads: int = 0
+    labels: str = "truth"
 
     def validate(self) -> None:
+        parse_box_labels(self.labels, who="cellpose")
         if self.init == "scratch" and not self.train:
             raise ValueError("cellpose: init='scratch' needs train=true (an untrained network segments nothing)")
         if self.init != "scratch" and self.init not in PRETRAINED_FILES:
@@ -341,8 +353,18 @@ class CellposeMethod(RemembersScoredObjects, Method):
         return model
 
     # -------------------------------------------------------------- training
+    def skip(self, info: DatasetInfo) -> str | None:
+        maker = parse_box_labels(self.params.labels, who="cellpose")
+        if maker is None:
+            return box_labels_hint(super().skip(info), info)
+        return self.dependency_reason() or box_supervision_skip(maker, info, self.tasks) or self.weights_reason()
+
     def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "CellposeMethod":
         self._check_fit_data(train, val)
+        maker = parse_box_labels(self.params.labels, who="cellpose")
+        box_info = None
+        if maker is not None:
+            train, val, box_info = box_supervised_samples(train, val, maker)
         p = self.params
         reason = self.weights_reason()
         if reason is not None:
@@ -444,6 +466,7 @@ class CellposeMethod(RemembersScoredObjects, Method):
             "flow_threshold": 0.4,
             "cellprob_threshold": 0.0,
         }
+        self.state["labels"] = box_info or "truth"
         self.state = json.loads(json.dumps(self.state))  # exactly what save/load gives back
         if p.tune and val:
             t0 = time.perf_counter()

@@ -66,9 +66,15 @@ from typing import Literal, Sequence
 
 import numpy as np
 
-from ...data.sample import Sample
+from ...data.sample import DatasetInfo, Sample
 from ...curves import CurveRecorder, checkpoint_steps
 from ..base import Method, RemembersScoredObjects
+from .._shared.box_supervision import (
+    box_labels_hint,
+    box_supervised_samples,
+    box_supervision_skip,
+    parse_box_labels,
+)
 from .._shared import (
     NORM_PERCENTILES,
     ObjectClassifier,
@@ -164,6 +170,10 @@ class StarDistParams:
         ``None``: the profile's.
     epochs, steps_per_epoch : int or None
         Override the profile's training length.
+    labels : str
+        ``"truth"`` (the instance masks) or ``"boxes:<maker>"``: masks made
+        from the samples' boxes (``ellipse``, ``box`` or ``threshold``), for
+        detection datasets (:mod:`bench.methods._shared.box_supervision`).
     threads : int or None
         CPU threads for TensorFlow (intra- and inter-op); 0: TensorFlow's
         default; ``None``: ``$OMP_NUM_THREADS`` when set (the runner sets it to
@@ -177,8 +187,10 @@ class StarDistParams:
     epochs: int | None = None
     steps_per_epoch: int | None = None
     threads: int | None = None
+    labels: str = "truth"
 
     def validate(self) -> None:
+        parse_box_labels(self.labels, who="stardist")
         if self.n_rays < 3:
             raise ValueError(f"stardist: `n_rays` must be >= 3, got {self.n_rays}")
         if self.grid is not None and self.grid not in (1, 2, 4, 8):
@@ -265,8 +277,18 @@ class StarDistMethod(RemembersScoredObjects, Method):
         self.state: dict = {}
 
     # -------------------------------------------------------------- training
+    def skip(self, info: DatasetInfo) -> str | None:
+        maker = parse_box_labels(self.params.labels, who="stardist")
+        if maker is None:
+            return box_labels_hint(super().skip(info), info)
+        return self.dependency_reason() or box_supervision_skip(maker, info, self.tasks) or self.weights_reason()
+
     def fit(self, train: Sequence[Sample], val: Sequence[Sample], *, rng=None) -> "StarDistMethod":
         self._check_fit_data(train, val)
+        maker = parse_box_labels(self.params.labels, who="stardist")
+        box_info = None
+        if maker is not None:
+            train, val, box_info = box_supervised_samples(train, val, maker)
         if not val:
             raise ValueError("stardist: `val` is empty; thresholds are tuned on validation samples")
         for s in [*train, *val]:
@@ -359,6 +381,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
             "threshold_seconds": tune_s,
             "norm_percentiles": list(NORM_PERCENTILES),
         }
+        self.state["labels"] = box_info or "truth"
         self.state = json.loads(json.dumps(self.state))  # exactly what save/load gives back
         logger.info("stardist: trained in %.1f s, thresholds %s (tuned in %.1f s)", train_s, self.state["thresholds"], tune_s)
         self.fitted = True

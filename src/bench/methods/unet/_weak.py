@@ -1,4 +1,5 @@
-"""CDL: the U-Net's training labels made by a conventional method (``labels="weak:<id>"``)."""
+"""CDL: the U-Net's training labels made by a conventional method (``labels="weak:<id>"``);
+the ``labels`` parameter's parser (also ``"boxes:<maker>"``: :mod:`bench.methods._shared.box_supervision`)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from ...data.sample import Sample
 __all__ = ["parse_labels_spec", "weak_training_samples"]
 
 _LABELS_RE = re.compile(r"^(?P<kind>weak|weak-untuned):(?P<method>[A-Za-z0-9_\-]+(?:\[[^\[\],]*\])?)$")
+_BOXES_RE = re.compile(r"^boxes:(?P<maker>[a-z]+)$")
 
 
 def parse_labels_spec(spec: str) -> tuple[str, str | None]:
@@ -23,13 +25,24 @@ def parse_labels_spec(spec: str) -> tuple[str, str | None]:
     ('weak', 'isodata_watershed')
     >>> parse_labels_spec("weak-untuned:isodata_watershed[sigma=1.0]")
     ('weak-untuned', 'isodata_watershed[sigma=1.0]')
+    >>> parse_labels_spec("boxes:ellipse")
+    ('boxes', 'ellipse')
     """
+    from ...data.box_labels import MAKERS
+
     if spec == "truth":
         return "truth", None
+    b = _BOXES_RE.match(spec)
+    if spec.startswith("boxes:"):
+        if b is None or b["maker"] not in MAKERS:
+            raise ValueError(
+                f"parameter `labels` must be 'boxes:<maker>' with maker one of {MAKERS}, got {spec!r}"
+            )
+        return "boxes", b["maker"]
     m = _LABELS_RE.match(spec)
     if m is None:
         raise ValueError(
-            f"parameter `labels` must be 'truth', 'weak:<method-id>' or 'weak-untuned:<method-id>' "
+            f"parameter `labels` must be 'truth', 'weak:<method-id>', 'weak-untuned:<method-id>' or 'boxes:<maker>' "
             f"(a method id with at most one parameter, no commas), got {spec!r}"
         )
     return m["kind"], m["method"]

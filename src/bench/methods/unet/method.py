@@ -56,7 +56,9 @@ class UNetParams:
         Source of the training labels: ``"truth"`` (MDL: the training split's
         ground truth), ``"weak:<method-id>"`` or ``"weak-untuned:<method-id>"``
         (CDL: a conventional method's output on the training images; see
-        :class:`UNetMethod`).
+        :class:`UNetMethod`), or ``"boxes:<maker>"`` (masks made from the
+        samples' boxes by ``ellipse``, ``box`` or ``threshold``: runs on a
+        detection dataset; :mod:`bench.methods._shared.box_supervision`).
     profile : {"ci", "quick", "full"}
         Training budget: seconds (tests), about half a minute on 2 CPU cores for
         the default architecture, or the papers' budgets (for a GPU).
@@ -78,6 +80,11 @@ class UNetParams:
         model; a new image whose range does not match theirs gets a warning).
     augment : bool
         Flips, 90-degree rotations, elastic deformation, gamma / contrast curves.
+    classes : bool
+        Learn the data's object classes (one interior class each) when it has
+        them; ``False``: one interior class, the classes ignored, as with
+        box-made masks, which carry none (the like-for-like mask-trained
+        baseline of box supervision: background / boundary / interior either way).
     tile, overlap : int
         Tiled inference: tile side and minimal overlap (working-scale pixels).
     """
@@ -92,6 +99,7 @@ class UNetParams:
     scale: float | None = None
     normalize: Literal["image", "dataset"] = "image"
     augment: bool = True
+    classes: bool = True
     tile: int = 1024
     overlap: int = 64
 
@@ -205,6 +213,14 @@ class UNetMethod(Method):
     the U-Net's thresholds are chosen against the weak labels of the
     validation images.
 
+    **Box supervision.** With ``labels="boxes:<maker>"`` the training and
+    validation truth are masks made from the samples' boxes
+    (:mod:`bench.methods._shared.box_supervision`; the masks' boxes on a
+    dataset with masks), so the U-Net runs on a detection dataset; its
+    thresholds are chosen against the validation box masks, and its
+    instances are scored by box IoU there. The targets keep the same three
+    classes (background, boundary, interior) as with ``labels="truth"``.
+
     References: Ronneberger et al. 2015, doi:10.1007/978-3-319-24574-4_28;
     Morone et al. 2020 (LysoQuant), Mol Biol Cell 31(14):1512,
     doi:10.1091/mbc.E20-04-0269; Sudre et al. 2017 (generalised Dice),
@@ -238,10 +254,16 @@ class UNetMethod(Method):
 
     # ------------------------------------------------------------ availability
     def skip(self, info: DatasetInfo) -> str | None:
-        reason = super().skip(info)
+        kind, weak_id = parse_labels_spec(self.params.labels)
+        if kind == "boxes":
+            from .._shared.box_supervision import box_supervision_skip
+
+            return self.dependency_reason() or box_supervision_skip(weak_id, info, self.tasks)
+        from .._shared.box_supervision import box_labels_hint
+
+        reason = box_labels_hint(super().skip(info), info)
         if reason is not None:
             return reason
-        kind, weak_id = parse_labels_spec(self.params.labels)
         if kind != "truth":
             from ..registry import get_method  # lazy: the registry imports this module
 
@@ -287,6 +309,11 @@ class UNetMethod(Method):
         tune_val = list(val)
         if kind == "truth":
             fit_train = list(train)
+        elif kind == "boxes":
+            from .._shared.box_supervision import box_supervised_samples
+
+            fit_train, tune_val, weak_info = box_supervised_samples(train, val, weak_id)
+            weak_info = {"kind": "boxes", **weak_info}
         else:
             fit_train, tune_weak, weak_info = weak_training_samples(
                 kind, weak_id, train, val, rng=int(rng.integers(2**31))
@@ -306,7 +333,7 @@ class UNetMethod(Method):
             # each training image's normalised range, to tell new images that do not fit
             cfg["norm"] = {"lo": lo.tolist(), "hi": hi.tolist()}
         if mode == "instance":
-            n_cls = _n_object_classes(fit_train + ([] if kind != "truth" else list(val)))
+            n_cls = _n_object_classes(fit_train + ([] if kind != "truth" else list(val))) if p.classes else 1
             cfg["n_object_classes"] = n_cls
             cfg["n_outputs"] = FIRST_OBJECT_CLASS + n_cls
             diam = _object_diameters([s.labels for s in fit_train])

@@ -50,7 +50,11 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .scoring import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
+from . import metrics
+from .metrics import MatchResult, average_results, classification_metrics, pool_results
+from .metrics.semantic import SemanticResult
+from .paths import repo_root
+from .protocol import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
 
 __all__ = [
     "KEY_COLUMNS",
@@ -129,8 +133,6 @@ def runs_root() -> Path:
     env = os.environ.get("BENCH_RUNS")
     if env:
         return Path(env)
-    from .paths import repo_root
-
     return repo_root() / "benchmark" / "runs"
 
 
@@ -389,8 +391,6 @@ def _close(a: pd.Series, b: float) -> pd.Series:
 
 
 def _match_result(g: pd.DataFrame, *, criterion: str, threshold: float, aggregate: str):
-    from .metrics import MatchResult, average_results, pool_results
-
     per_image = [
         MatchResult.from_counts(
             criterion=criterion,
@@ -485,8 +485,6 @@ def semantic_scores(df: pd.DataFrame, *, class_names: Sequence[str] | None = Non
     computed by :class:`bench.metrics.SemanticResult` from the pooled confusion
     matrix.
     """
-    from .metrics.semantic import SemanticResult
-
     cols = [*by, "class_id", "class_name", "iou", "dice", "precision", "recall"]
     out = []
     for key, g in _groups(df, by):
@@ -516,8 +514,6 @@ def classification_scores(
     unweighted mean of the per-class F1 in ``f1``. Objects the method left without
     a class count as wrong (class -1).
     """
-    from .metrics import classification_metrics
-
     cols = [*by, "class_name", "n_objects", "accuracy", "precision", "recall", "f1", "mcc"]
     out = []
     for key, g in _groups(df, by):
@@ -594,8 +590,6 @@ def bootstrap_scores(
     DataFrame
         `by` columns, ``<score>``, ``<score>_low``, ``<score>_high``.
     """
-    from . import metrics
-
     if score not in _SCORE_FIELDS:
         raise ValueError(f"`score` must be one of {_SCORE_FIELDS}, got {score!r}")
     sel = df[_close(df["threshold"], threshold)] if len(df) else df

@@ -14,6 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
+from ..paths import repo_root
 
 __all__ = ["code_version", "method_family", "git_state", "package_versions", "hardware", "now", "PACKAGES",
            "NOT_CELL_CODE"]
@@ -145,8 +146,6 @@ def code_version(families: Iterable[str] | None = None) -> str:
 
 def git_state() -> dict:
     """``{"sha": ..., "dirty": bool}`` of the checkout, or Nones outside git."""
-    from ..paths import repo_root
-
     root = repo_root()
     git = shutil.which("git")
     if git is None or not (root / ".git").exists():

@@ -43,8 +43,14 @@ from typing import Callable, Iterator
 from ..results import STATUSES, read_cell, runs_root, write_json
 from .config import RunConfig
 from .execute import CellSpec, execute_cell, execute_cell_packed
-from .provenance import code_version, git_state, hardware, now, package_versions
-from .shard import TUTORIAL_PREFIX, Shard, estimate_seconds, partition
+from .provenance import code_version, git_state, hardware, method_family, now, package_versions
+from .shard import Shard, TUTORIAL_PREFIX, estimate_seconds, partition, shard_summary
+from ..data import get_dataset
+from ..methods import get_method, method_names
+from ..paths import repo_root
+from ..splits import get_split
+from .experiment import make_method
+from .notebooks import method_notebook, notebook_json, notebook_meta, notebooks_dir
 
 __all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "plan_estimates", "estimate_shards",
            "run_config", "cell_id", "default_run_id", "EXECUTORS"]
@@ -105,8 +111,6 @@ class RunReport:
 
 
 def _relative(path: Path) -> str:
-    from ..paths import repo_root
-
     try:
         return str(Path(path).resolve().relative_to(repo_root()))
     except ValueError:
@@ -114,8 +118,6 @@ def _relative(path: Path) -> str:
 
 
 def _split_ids(dataset: str, limit: int | None) -> list[str]:
-    from ..splits import get_split
-
     sp = get_split(dataset)
     ids: list[str] = []
     for k in ("train", "val", "test"):
@@ -140,11 +142,6 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
     ValueError
         For an unknown method or dataset, or a method no notebook claims.
     """
-    from ..data import get_dataset
-    from ..methods import get_method
-    from .experiment import make_method
-    from .notebooks import method_notebook, notebook_json
-
     version = code_version()
     git = git_state()
     datasets = {}
@@ -158,9 +155,6 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         else:
             data[name] = f"unavailable: {reason}"
         datasets[name] = (ds, reason)
-
-    from ..methods import method_names
-    from .provenance import method_family
 
     def families(method) -> tuple[str, ...]:
         """The method's own family, and those of methods its parameters name (CDL's weak labels)."""
@@ -277,8 +271,6 @@ def estimate_shards(config: RunConfig, count: int = 1, *, jobs: int = 1) -> tupl
     assignment : dict
         Item key -> shard number (what ``bench run --shard K/N`` runs).
     """
-    from .shard import shard_summary
-
     cells, context = plan_run(config)
     tutorials = plan_tutorials(config, context)
     estimates = plan_estimates(cells, tutorials, context)
@@ -298,8 +290,6 @@ def plan_tutorials(config: RunConfig, context: dict, *, threads: int | None = No
     parameters its ``parameters`` cell declares, then the configuration's overrides.
     """
     import nbformat
-
-    from .notebooks import notebook_json, notebook_meta, notebooks_dir
 
     specs = []
     for entry in config.tutorials:

@@ -80,6 +80,7 @@ from .._shared import (
     zoom_image,
     zoom_labels,
 )
+from ...progress import progress_bar
 
 __all__ = ["StarDistParams", "StarDistMethod", "Budget", "PROFILES", "choose_grid", "working_scale"]
 
@@ -459,8 +460,6 @@ class _TqdmCallback:
     """A tqdm bar over training steps, fed by a Keras callback (losses in the postfix)."""
 
     def __init__(self, total: int, desc: str):
-        from ...progress import progress_bar
-
         self.bar = progress_bar(total=total, desc=desc, unit="step", leave=False)
 
     def callback(self, keras):

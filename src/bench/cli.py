@@ -160,7 +160,7 @@ COMMANDS: tuple[Command, ...] = (
             "bench.runner.cli:merge"),
     Command("score", "score a folder of predicted label images", _configure_score, "bench.runner.cli:score"),
     Command("leaderboard", "print the leaderboard of a run", _configure_leaderboard,
-            "bench.runner.cli:leaderboard"),
+            "bench.runner.cli:print_leaderboard"),
     Command("book", "render the generated pages and build the Jupyter Book offline", _configure_book,
             "bench.book.cli:run"),
 )

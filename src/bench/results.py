@@ -31,7 +31,8 @@ scores are computed here, by the aggregation helpers, with :mod:`bench.metrics`:
 The manifest (``manifest.json``) holds ``run_id``, ``config`` (the parsed YAML),
 ``config_path``, ``config_hash``, ``code_version``, ``git`` (``sha``, ``dirty``),
 ``packages`` (name -> version), ``hardware`` (cpu, cores, memory, gpu),
-``data`` (dataset -> fingerprint), ``created``, ``updated``, ``invocations``
+``data`` (dataset -> fingerprint), ``plugins`` (method id -> the
+plugin distribution and version behind it, for methods from plugins), ``created``, ``updated``, ``invocations``
 (one entry per ``bench run``: start, end, cells run / cached) and ``cells``
 (cell-id -> status).
 """
@@ -117,6 +118,7 @@ CELL_FIELDS: dict[str, str] = {
     "code_version": "hash of the package source and notebooks",
     "data_hash": "Dataset.fingerprint of the split ids",
     "git_sha": "commit of the checkout that ran the cell",
+    "plugin": "for a method from a plugin: its entry point, distribution and version (dict); None for a built-in",
     "host": "machine that ran the cell",
     "started": "ISO time the cell started",
     "finished": "ISO time the cell finished",

@@ -46,7 +46,7 @@ from .execute import CellSpec, execute_cell, execute_cell_packed
 from .provenance import code_version, git_state, hardware, method_family, now, package_versions
 from .shard import Shard, TUTORIAL_PREFIX, estimate_seconds, partition, shard_summary
 from ..data import get_dataset
-from ..methods import get_method, method_names
+from ..methods import get_method, method_names, method_plugin
 from ..paths import repo_root
 from ..splits import get_split
 from .experiment import make_method
@@ -166,6 +166,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         return tuple(sorted(f for f in fams if f))
 
     methods = []
+    plugins: dict[str, dict | None] = {}
     nb_cache: dict[str, str] = {}
     nb_sha: dict[str, str] = {}
     for entry in config.methods:
@@ -176,6 +177,10 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         if str(nb_path) not in nb_cache:
             nb_cache[str(nb_path)] = notebook_json(nb_path)
             nb_sha[str(nb_path)] = hashlib.sha256(nb_cache[str(nb_path)].encode()).hexdigest()[:16]
+        # a plugin's code is not hashed with the package's: its distribution and version are
+        # recorded with each cell and enter the cache key
+        plugin = method_plugin(entry.id)
+        plugins[entry.id] = plugin.provenance() if plugin is not None else None
         methods.append((entry, method, profile, nb_path, code_version(families(method))))
 
     cells = []
@@ -194,6 +199,8 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                      "notebook_sha": nb_sha[str(nb_path)]},
                     sort_keys=True,
                 )
+                if plugins[entry.id] is not None:
+                    key_src += "|" + json.dumps(plugins[entry.id], sort_keys=True)
                 cache_key = hashlib.sha256(f"{key_src}|{method_version}|{data[name]}".encode()).hexdigest()[:20]
                 spec = CellSpec(
                     cell_id=cid, method_id=entry.id, method=method.name, dataset=name, split=config.split,
@@ -201,6 +208,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                     timeout_s=float(entry.timeout_s or config.timeout_s), notebook=_relative(nb_path),
                     notebook_json=nb_cache[str(nb_path)], cache_key=cache_key, code_version=method_version,
                     data_hash=data[name], git_sha=git["sha"], threads=threads, params=params,
+                    plugin=plugins[entry.id],
                 )
                 if skip:
                     rec = spec.base_record()
@@ -210,7 +218,8 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                     cells.append(PlannedCell(cid, record=rec))
                 else:
                     cells.append(PlannedCell(cid, spec=spec))
-    return cells, {"code_version": version, "git": git, "data": data}
+    return cells, {"code_version": version, "git": git, "data": data,
+                   "plugins": {k: v for k, v in plugins.items() if v is not None}}
 
 
 def _declared_parameters(nb) -> set[str]:
@@ -580,6 +589,7 @@ def run_config(
             packages=package_versions(),
             hardware=hardware(),
             data=context["data"],
+            plugins=context["plugins"],
             created=manifest.get("created", now()),
             updated=now(),
         )

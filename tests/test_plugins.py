@@ -196,3 +196,32 @@ def test_discover_rejects_an_unknown_group():
 def test_installed_distributions_are_read_with_importlib_metadata(plugin_site):
     dists = list(importlib.metadata.distributions(path=[str(plugin_site)]))
     assert [(d.metadata["Name"], d.version) for d in dists] == [("bench-example-plugin", "0.1.0")]
+
+
+def test_bench_datasets_names_providers_and_reports_a_broken_plugin(fake_entry_points, capsys):
+    from bench.cli import main
+
+    fake_entry_points["bench.datasets"] = [_EntryPoint("my-cells", "z:MyCells", ModuleNotFoundError("no z"))]
+    with pytest.warns(UserWarning, match="bench plugin 'my-cells'"):
+        assert main(["datasets"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    header = rows["dataset"]
+    assert rows["synth-lyso"][header.index("provided by")] == f"bench {__version__}"
+    assert rows["my-cells"][header.index("available")] == "no: broken plugin: ModuleNotFoundError: no z"
+
+
+def test_a_plugin_class_that_fails_to_instantiate_is_one_row(fake_entry_points, capsys):
+    from bench.cli import main
+
+    class Fails(Stub):
+        name = "fails_method"
+
+        def __init__(self, *a, **k):
+            raise RuntimeError("needs a licence server")
+
+    fake_entry_points["bench.methods"] = [_EntryPoint("fails_method", "x:Fails", Fails)]
+    assert main(["methods"]) == 0
+    rows = _rows(capsys.readouterr().out)
+    header = rows["method"]
+    assert rows["fails_method"][header.index("dependencies")] == "broken plugin: RuntimeError: needs a licence server"
+    assert rows["isodata_watershed"][header.index("dependencies")] == "ok"

@@ -64,11 +64,19 @@ def methods(args) -> int:
     for name in method_names():
         cls = method_class(name)
         plugin = method_plugin(name)
-        m = get_method(name)
-        if cls not in dependency_reasons:
-            dependency_reasons[cls] = cls.dependency_reason(probe=True)
-        missing = dependency_reasons[cls]
-        weights = m.weights_reason()
+        try:
+            m = get_method(name)
+            if cls not in dependency_reasons:
+                dependency_reasons[cls] = cls.dependency_reason(probe=True)
+            missing = dependency_reasons[cls]
+            weights = m.weights_reason()
+        # a plugin's class runs its author's code: its failure is its row, never the listing's
+        except Exception as exc:  # noqa: BLE001
+            if plugin is None:
+                raise
+            rows.append({"method": name, "id": "-", "tasks": ",".join(cls.tasks), "provided by": plugin.source,
+                         "dependencies": f"broken plugin: {type(exc).__name__}: {exc}", "weights": "-"})
+            continue
         rows.append(
             {
                 "method": name,

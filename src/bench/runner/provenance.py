@@ -39,8 +39,8 @@ def _package_dir() -> Path:
 #: Modules no cell's results depend on (the book, the leaderboard, the command line,
 #: the runner's driver): editing them never invalidates cached cells. An entry ending
 #: in ``/`` is a whole sub-package.
-NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
-                 "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
+NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "commands.py", "text_table.py", "runner/cli.py",
+                 "runner/run.py", "runner/config.py", "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
                  "runner/merge.py",
                  # name -> class tables: the classes' own modules are hashed (a plugin's
                  # distribution and version go into its cells' records instead)

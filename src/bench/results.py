@@ -56,6 +56,7 @@ from .metrics import MatchResult, average_results, classification_metrics, pool_
 from .metrics.semantic import SemanticResult
 from .paths import repo_root
 from .protocol import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
+from .curves import CURVE_COLUMNS
 
 __all__ = [
     "KEY_COLUMNS",
@@ -294,8 +295,6 @@ class RunResults:
         Columns :data:`KEY_COLUMNS` then :data:`bench.curves.CURVE_COLUMNS`
         (empty with those columns when no cell recorded one).
         """
-        from .curves import CURVE_COLUMNS
-
         frames = []
         for rec in self.cells.itertuples(index=False):
             p = self.path / "cells" / rec.cell_id / "curve.csv"

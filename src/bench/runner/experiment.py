@@ -31,6 +31,7 @@ from ..results import match_scores, semantic_scores, write_json, write_table
 from ..scoring import Scores, score_predictions, tasks_scored
 from ..progress import progress_bar
 from ..splits import iter_split, load_fit_data, load_test_images, load_test_truth
+from ..curves import undertrained
 
 __all__ = ["Experiment", "CellSkipped", "make_method", "SPLITS_SCORED", "PROFILES"]
 
@@ -243,8 +244,6 @@ class Experiment:
         return None if rec is None or not rec.rows else rec.frame()
 
     def _curve_fields(self) -> dict:
-        from ..curves import undertrained
-
         curve = self.learning_curve()
         if curve is None:
             return {"undertrained": None, "curve_overhead_s": None}

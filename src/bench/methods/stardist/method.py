@@ -81,6 +81,7 @@ from .._shared import (
     zoom_labels,
 )
 from ...progress import progress_bar
+from ...metrics import match_dataset
 
 __all__ = ["StarDistParams", "StarDistMethod", "Budget", "PROFILES", "choose_grid", "working_scale"]
 
@@ -435,8 +436,6 @@ def _curve_callback(keras, model, recorder: CurveRecorder, Xv, Yv):
     F1 at IoU 0.5 of ``predict_instances`` (prob 0.5, NMS 0.4: fixed, not the tuned thresholds) on the
     first validation images (working scale). The F1 evaluations are timed into ``recorder.overhead_s``.
     """
-    from ...metrics import match_dataset
-
     marks = set(checkpoint_steps(recorder.total)) - {0}
 
     class _CB(keras.callbacks.Callback):

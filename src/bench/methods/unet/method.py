@@ -34,6 +34,7 @@ from ._postprocess import (
 )
 from ._targets import FIRST_OBJECT_CLASS, instance_targets
 from ._weak import parse_labels_spec, weak_training_samples
+from ...metrics import match_dataset
 
 __all__ = ["UNetMethod", "UNetParams", "parse_labels_spec", "TARGET_DIAMETER"]
 
@@ -402,10 +403,8 @@ class UNetMethod(Method):
         import torch
         import torch.nn.functional as F
 
-        from ...metrics import match_dataset
-        from ._postprocess import instances_from_probs
-        from ._tiling import predict_tiled
-        from ._training import generalised_dice_loss
+        from ._tiling import predict_tiled  # lazy: pulls torch
+        from ._training import generalised_dice_loss  # lazy: pulls torch
 
         recorder = CurveRecorder(total=total, unit="step")
         val = list(samples)[:CURVE_VAL_IMAGES]

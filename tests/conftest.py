@@ -13,6 +13,9 @@ from bench.paths import shared_data_dir  # noqa: E402
 
 SHARED = shared_data_dir()
 
+# an example plugin distribution, installed by tests/test_plugins.py (not a test module)
+collect_ignore = ["plugins"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory, monkeypatch):

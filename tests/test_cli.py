@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from bench.cli import format_table, main
+from bench.cli import COMMANDS, format_table, main
 
 
 def test_datasets_lists_everything(capsys, shared_data):
@@ -52,3 +52,18 @@ def test_format_table():
 def test_bad_usage_exits_nonzero():
     with pytest.raises(SystemExit):
         main(["no-such-command"])
+
+
+@pytest.mark.parametrize("command", [c.name for c in COMMANDS])
+def test_every_command_resolves_to_a_function_and_has_help(command):
+    cmd = next(c for c in COMMANDS if c.name == command)
+    assert callable(cmd.load())
+    out = subprocess.run([sys.executable, "-m", "bench.cli", command, "--help"], capture_output=True, text=True)
+    assert out.returncode == 0 and f"usage: bench {command}" in out.stdout
+
+
+def test_help_imports_no_command_module():
+    code = ("import sys; from bench.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in sys.modules if m.startswith('bench')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert eval(out) == ["bench", "bench.cli", "bench.text_table"]

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from .results import match_scores
 
 __all__ = ["VERDICTS", "VERDICT_RULE", "ClaimVerdict", "claim_verdict", "per_image_scores"]
 
@@ -79,8 +80,6 @@ def per_image_scores(instance_rows: pd.DataFrame) -> pd.DataFrame:
 
     Returns a DataFrame with columns ``dataset, method_id, seed, image, score``.
     """
-    from .results import match_scores
-
     cols = ["dataset", "method_id", "seed", "image", "score"]
     if not len(instance_rows):
         return pd.DataFrame({c: [] for c in cols})

@@ -1,212 +1,193 @@
-"""The ``bench`` command line.
+"""The ``bench`` command line: every command, its options and the function that runs it.
 
-    bench datasets [--stats]          list datasets (tasks, size, channels, source, availability)
-    bench methods                     list methods (dependencies and weights present here?)
+    bench datasets [--stats]          list datasets (tasks, size, channels, source, provider, availability)
+    bench methods                     list methods (provider, dependencies and weights present here?)
     bench splits [--write NAME|--all] show or (re)write split files
     bench data fetch NAME|all         download, verify and unpack upstream data (resumable)
+    bench run CONFIG [...]            run a benchmark configuration
+    bench merge RUN... --into RUN     merge the shard runs of one configuration
+    bench score --pred DIR [...]      score a folder of predicted label images
+    bench leaderboard [RUN] [...]     print the leaderboard of a run
+    bench book [...]                  render and build the Jupyter Book
 
-Further sub-commands (run, score, leaderboard, book) are added by the modules
-that implement them through :func:`add_command`.
+:data:`COMMANDS` is the whole table, written out here: each command's name, help,
+the function declaring its options (in this module) and the function that runs
+it, named ``"module:function"``. A command's module is imported only when that
+command runs, so ``bench --help`` and ``bench methods`` never import the book's
+or the runner's dependencies.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import sys
-from typing import Callable
+from typing import Callable, NamedTuple
 
-__all__ = ["main", "add_command", "format_table"]
+from .text_table import format_table
 
-_EXTRA_COMMANDS: list[tuple[str, str, Callable, Callable]] = []
-
-
-def add_command(name: str, help: str, configure: Callable, run: Callable) -> None:
-    """Register a sub-command: ``configure(parser)`` adds its arguments,
-    ``run(args) -> int`` executes it."""
-    _EXTRA_COMMANDS.append((name, help, configure, run))
+__all__ = ["main", "build_parser", "format_table", "Command", "COMMANDS"]
 
 
-def format_table(rows: list[dict], columns: list[str]) -> str:
-    """A plain-text table (markdown pipe syntax) of ``rows``."""
-    widths = {c: max(len(c), *(len(str(r.get(c, ""))) for r in rows)) if rows else len(c) for c in columns}
-    line = "| " + " | ".join(c.ljust(widths[c]) for c in columns) + " |"
-    sep = "|" + "|".join("-" * (widths[c] + 2) for c in columns) + "|"
-    body = ["| " + " | ".join(str(r.get(c, "")).ljust(widths[c]) for c in columns) + " |" for r in rows]
-    return "\n".join([line, sep, *body])
+class Command(NamedTuple):
+    """One sub-command of ``bench`` (a named tuple: importing :mod:`dataclasses` would
+    double the time ``import bench.cli`` takes).
+
+    Attributes
+    ----------
+    name, help : str
+        What ``bench --help`` shows.
+    configure : callable
+        ``configure(parser)`` adds the command's arguments.
+    target : str
+        ``"module:function"``; ``function(args) -> int`` runs the command.
+    """
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    target: str
+
+    def load(self) -> Callable[[argparse.Namespace], int]:
+        """The function that runs the command (importing its module now)."""
+        module, _, func = self.target.partition(":")
+        return getattr(importlib.import_module(module), func)
 
 
-# ------------------------------------------------------------------ datasets
-def _datasets(args) -> int:
-    from .data import dataset_names, get_dataset
-    from .data.stats import split_stats
-    from .splits import get_split
-
-    rows = []
-    for name in dataset_names():
-        ds = get_dataset(name)
-        reason = ds.unavailable_reason()
-        try:
-            sizes = get_split(name).sizes()
-            size = "/".join(str(sizes[k]) for k in ("train", "val", "test"))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, not swallowed
-            size = f"? ({exc})" if reason is None else "-"
-        row = {
-            "dataset": name,
-            "tasks": ",".join(ds.info.tasks),
-            "images train/val/test": size,
-            "channels": ",".join(ds.info.channels),
-            "classes": ",".join(ds.info.class_names or ds.info.semantic_names) or "-",
-            "source": ds.info.source,
-            "available": "yes" if reason is None else f"no: {reason}",
-        }
-        if args.stats and reason is None:
-            splits = split_stats(get_split(name))["splits"]
-            row["objects train/val/test"] = "/".join(str(splits[k]["objects"]) for k in ("train", "val", "test"))
-        rows.append(row)
-    cols = list(rows[0]) if rows else []
-    if args.stats:
-        cols = list(dict.fromkeys(c for r in rows for c in r))
-    print(format_table(rows, cols))
-    return 0
+# ------------------------------------------------------------ options: catalog
+def _configure_datasets(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--stats", action="store_true", help="also count objects (loads every split)")
 
 
-# ------------------------------------------------------------------- methods
-def _methods(args) -> int:
-    from .methods import get_method, method_class, method_names
-
-    rows = []
-    dependency_reasons: dict[type, str | None] = {}  # one (possibly slow) check per class
-    for name in method_names():
-        cls = method_class(name)
-        m = get_method(name)
-        if cls not in dependency_reasons:
-            dependency_reasons[cls] = cls.dependency_reason(probe=True)
-        missing = dependency_reasons[cls]
-        weights = m.weights_reason()
-        rows.append(
-            {
-                "method": name,
-                "id": m.id,
-                "tasks": ",".join(cls.tasks),
-                "dependencies": "ok" if missing is None else missing,
-                "weights": "ok / not needed" if weights is None else weights,
-            }
-        )
-    print(format_table(rows, ["method", "id", "tasks", "dependencies", "weights"]))
-    return 0
+def _configure_methods(p: argparse.ArgumentParser) -> None:
+    pass
 
 
-# -------------------------------------------------------------------- splits
-def _splits(args) -> int:
-    from .data import dataset_names
-    from .splits import get_split, write_split
-
-    if args.write or args.all:
-        from .data import get_dataset
-
-        for name in dataset_names() if args.all else args.write:
-            reason = get_dataset(name).unavailable_reason() if args.all else None
-            if reason is not None:
-                print(f"skipped {name}: {reason}")
-                continue
-            print(f"wrote {write_split(name)}")
-        return 0
-    rows = []
-    for name in dataset_names():
-        try:
-            sp = get_split(name)
-            rows.append({"dataset": name, **sp.sizes(), "sha256": sp.sha256[:12], "rule": sp.rule})
-        except Exception as exc:  # noqa: BLE001 - reported per dataset
-            rows.append({"dataset": name, "rule": f"error: {exc}"})
-    print(format_table(rows, ["dataset", "train", "val", "test", "sha256", "rule"]))
-    return 0
+def _configure_splits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--write", nargs="+", metavar="DATASET", help="(re)write these split files")
+    p.add_argument("--all", action="store_true", help="(re)write every registered dataset's split")
 
 
-# ---------------------------------------------------------------------- data
-def _data(args) -> int:
-    if args.action == "fetch":
-        from .data.upstream import fetch
-
-        progress = False if args.no_progress else None
-        for root in fetch(args.dataset, root=args.dest, base_url=args.base_url, progress=progress):
-            print(f"downloaded and verified: {root}")
-        return 0
-    if args.action == "manifest":
-        from .data.maintain import write_manifests
-        from .splits import SPLITS, read_split_file, split_path
-
-        split = read_split_file(split_path(args.dataset))
-        for path in write_manifests(args.dataset, [i for k in SPLITS for i in split.ids(k)]):
-            print(f"wrote {path}")
-        return 0
-    return 2
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bench", description="Autophagy segmentation benchmark")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
-    sub = p.add_subparsers(dest="command", required=True)
-
-    d = sub.add_parser("datasets", help="list datasets")
-    d.add_argument("--stats", action="store_true", help="also count objects (loads every split)")
-    d.set_defaults(func=_datasets)
-
-    m = sub.add_parser("methods", help="list methods")
-    m.set_defaults(func=_methods)
-
-    s = sub.add_parser("splits", help="show or write split files")
-    s.add_argument("--write", nargs="+", metavar="DATASET", help="(re)write these split files")
-    s.add_argument("--all", action="store_true", help="(re)write every registered dataset's split")
-    s.set_defaults(func=_splits)
-
-    da = sub.add_parser(
-        "data",
-        help="download data (fetch NAME|all) or rewrite its digests (manifest NAME, maintainers)",
-    )
-    da.add_argument("action", choices=["fetch", "manifest"])
-    da.add_argument(
-        "dataset",
-        help="nih3t3, nih3t3-full, gowt1, gowt1-full, cellular, cellular-boxes, or all",
-    )
-    da.add_argument("--dest", default=None, help="target folder (default: $BENCH_CACHE/<dataset>)")
-    da.add_argument(
+def _configure_data(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", choices=["fetch", "manifest"])
+    p.add_argument("dataset", help="nih3t3, nih3t3-full, gowt1, gowt1-full, cellular, cellular-boxes, or all")
+    p.add_argument("--dest", default=None, help="target folder (default: $BENCH_CACHE/<dataset>)")
+    p.add_argument(
         "--base-url", default=None,
         help="fetch every file from this server instead of upstream (default: $BENCH_DATA_URL)",
     )
-    da.add_argument("--no-progress", action="store_true", help="no progress bars")
-    da.set_defaults(func=_data)
+    p.add_argument("--no-progress", action="store_true", help="no progress bars")
 
-    _load_extra_commands()
-    for name, help_, configure, run in _EXTRA_COMMANDS:
-        sp = sub.add_parser(name, help=help_)
-        configure(sp)
-        sp.set_defaults(func=run)
+
+# ------------------------------------------------------------- options: runner
+def _configure_run(p: argparse.ArgumentParser) -> None:
+    p.add_argument("config", help="run configuration (benchmark/configs/*.yaml)")
+    p.add_argument("--jobs", "-j", type=int, default=None,
+                   help="cells run at once locally (default: the CPU cores, at most 4; each cell gets "
+                        "cores // jobs threads)")
+    p.add_argument("--executor", choices=["local", "dask"], default="local", help="where cells run")
+    p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
+    p.add_argument("--run-id", default=None, help="run folder name (default: <config name>-<config hash>)")
+    p.add_argument("--root", default=None, help="folder of runs (default: benchmark/runs or $BENCH_RUNS)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--force", action="store_true", help="re-run every cell, ignoring the cache")
+    g.add_argument("--retry-failed", action="store_true", help="re-run failed and timed-out cells")
+    p.add_argument("--shard", default=None, metavar="K/N",
+                   help="run only the K-th of N parts of the configuration (balanced by estimated time; "
+                        "the run folder gets the suffix -shardKofN; put them together with `bench merge`)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="list the cells and whether they are cached, and the estimated wall time of each shard; "
+                        "run nothing")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-leaderboard", action="store_true", help="do not print the leaderboard at the end")
+
+
+def _configure_merge(p: argparse.ArgumentParser) -> None:
+    p.add_argument("runs", nargs="+", metavar="RUN",
+                   help="shard run folders or ids (from `bench run CONFIG --shard K/N`); one that does not "
+                        "exist is recorded as a missing shard")
+    p.add_argument("--into", required=True, metavar="RUN", help="the merged run: a new folder, or a run id")
+    p.add_argument("--root", default=None, help="folder of runs (default: benchmark/runs or $BENCH_RUNS)")
+    p.add_argument("--shards", type=int, default=None, metavar="N",
+                   help="the number of shards expected (checked against the shards' own)")
+
+
+def _configure_score(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pred", required=True, help="folder of predicted label images named <sample>.tif/.png")
+    p.add_argument("--true", default=None, help="folder of true label images with the same names")
+    p.add_argument("--dataset", default=None, help="score against this dataset's split instead of --true")
+    p.add_argument("--split", default="test", choices=["test", "val"], help="split of --dataset (default test)")
+    p.add_argument("--name", default=None, help="method id shown in tables (default: external:<pred folder>)")
+    p.add_argument("--seed", type=int, default=0, help="seed recorded with the rows (default 0)")
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--run", default=None, help="add the result as a cell of this run (joins its leaderboard)")
+    g.add_argument("--out", default=None, help="write tables and cell.json to this folder")
+    p.add_argument("--format", default="markdown", choices=["markdown", "csv", "html"], help="summary format")
+
+
+def _configure_leaderboard(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run", nargs="?", default=None, help="run folder or id (default: the latest run)")
+    p.add_argument("--dataset", default=None, help="only this dataset")
+    p.add_argument("--format", default="markdown", choices=["markdown", "csv", "html"])
+    p.add_argument("--all-columns", action="store_true", help="every column, not the short set")
+    p.add_argument("--no-ci", action="store_true", help="skip the bootstrap intervals (faster)")
+
+
+# --------------------------------------------------------------- options: book
+def _configure_book(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--run", default=None, help="run folder or name under benchmark/runs (default: the latest)")
+    g.add_argument("--no-run", action="store_true", help="ignore runs: leaderboards say no run was made")
+    p.add_argument("--datasets", nargs="+", metavar="NAME", default=None,
+                   help="only these datasets get a card and a leaderboard page (default: all)")
+    p.add_argument("--output", default=None, help="folder receiving _build/ (default: the repository)")
+    p.add_argument("--stage-only", action="store_true", help="render and stage the sources, do not build")
+    p.add_argument("--no-strict", action="store_true", help="do not turn warnings into errors")
+
+
+#: every ``bench`` command, in the order ``bench --help`` lists them
+COMMANDS: tuple[Command, ...] = (
+    Command("datasets", "list datasets", _configure_datasets, "bench.commands:datasets"),
+    Command("methods", "list methods", _configure_methods, "bench.commands:methods"),
+    Command("splits", "show or write split files", _configure_splits, "bench.commands:splits"),
+    Command("data", "download data (fetch NAME|all) or rewrite its digests (manifest NAME, maintainers)",
+            _configure_data, "bench.commands:data"),
+    Command("run", "run a benchmark configuration (papermill over methods x datasets)", _configure_run,
+            "bench.runner.cli:run"),
+    Command("merge", "merge the shard runs of one configuration into one run", _configure_merge,
+            "bench.runner.cli:merge"),
+    Command("score", "score a folder of predicted label images", _configure_score, "bench.runner.cli:score"),
+    Command("leaderboard", "print the leaderboard of a run", _configure_leaderboard,
+            "bench.runner.cli:print_leaderboard"),
+    Command("book", "render the generated pages and build the Jupyter Book offline", _configure_book,
+            "bench.book.cli:run"),
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of :data:`COMMANDS` (imports none of the commands' modules)."""
+    p = argparse.ArgumentParser(prog="bench", description="Autophagy segmentation benchmark")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+    for cmd in COMMANDS:
+        cmd.configure(sub.add_parser(cmd.name, help=cmd.help))
+        sub.choices[cmd.name].set_defaults(_command=cmd)
     return p
 
 
-def _load_extra_commands() -> None:
-    import importlib
-
-    for mod in ("bench.runner.cli", "bench.book"):
-        try:
-            importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name != mod and not mod.startswith(str(exc.name)):
-                raise
-
-
 def main(argv: list[str] | None = None) -> int:
+    """Run ``bench`` with `argv` (default: ``sys.argv[1:]``); returns the exit status."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from .data import DataError
-
+    run = args._command.load()
     try:
-        return int(args.func(args) or 0)
-    except (DataError, ValueError, KeyError) as exc:
+        return int(run(args) or 0)
+    # DataError (bench.data.io) is a ValueError; unknown names are KeyErrors
+    except (ValueError, KeyError) as exc:
         print(f"bench {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

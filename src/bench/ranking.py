@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import RankBootstrap, SignificanceMap, rank_bootstrap, significance_map
-from .results import RunResults
+from .results import RunResults, _close
 
 __all__ = ["RankUncertainty", "rank_uncertainty"]
 
@@ -100,8 +100,6 @@ def _ok_methods(run: RunResults, dataset: str) -> tuple[list[str], dict[str, str
 
 
 def _match_items(df: pd.DataFrame, methods: list[str]) -> dict[str, dict[str, np.ndarray]]:
-    from .results import _close
-
     sel = df[_close(df["threshold"], 0.5)]
     out: dict[str, dict[str, np.ndarray]] = {}
     for (mid, image), g in sel.groupby(["method_id", "image"], sort=True):

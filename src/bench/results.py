@@ -31,7 +31,8 @@ scores are computed here, by the aggregation helpers, with :mod:`bench.metrics`:
 The manifest (``manifest.json``) holds ``run_id``, ``config`` (the parsed YAML),
 ``config_path``, ``config_hash``, ``code_version``, ``git`` (``sha``, ``dirty``),
 ``packages`` (name -> version), ``hardware`` (cpu, cores, memory, gpu),
-``data`` (dataset -> fingerprint), ``created``, ``updated``, ``invocations``
+``data`` (dataset -> fingerprint), ``plugins`` (method id -> the
+plugin distribution and version behind it, for methods from plugins), ``created``, ``updated``, ``invocations``
 (one entry per ``bench run``: start, end, cells run / cached) and ``cells``
 (cell-id -> status).
 """
@@ -50,7 +51,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .scoring import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
+from . import metrics
+from .metrics import MatchResult, average_results, classification_metrics, pool_results
+from .metrics.semantic import SemanticResult
+from .paths import repo_root
+from .protocol import AP_THRESHOLDS, TABLE_COLUMNS, TABLES
+from .curves import CURVE_COLUMNS
 
 __all__ = [
     "KEY_COLUMNS",
@@ -113,6 +119,7 @@ CELL_FIELDS: dict[str, str] = {
     "code_version": "hash of the package source and notebooks",
     "data_hash": "Dataset.fingerprint of the split ids",
     "git_sha": "commit of the checkout that ran the cell",
+    "plugin": "for a method from a plugin: its entry point, distribution and version (dict); None for a built-in",
     "host": "machine that ran the cell",
     "started": "ISO time the cell started",
     "finished": "ISO time the cell finished",
@@ -129,8 +136,6 @@ def runs_root() -> Path:
     env = os.environ.get("BENCH_RUNS")
     if env:
         return Path(env)
-    from .paths import repo_root
-
     return repo_root() / "benchmark" / "runs"
 
 
@@ -290,8 +295,6 @@ class RunResults:
         Columns :data:`KEY_COLUMNS` then :data:`bench.curves.CURVE_COLUMNS`
         (empty with those columns when no cell recorded one).
         """
-        from .curves import CURVE_COLUMNS
-
         frames = []
         for rec in self.cells.itertuples(index=False):
             p = self.path / "cells" / rec.cell_id / "curve.csv"
@@ -389,8 +392,6 @@ def _close(a: pd.Series, b: float) -> pd.Series:
 
 
 def _match_result(g: pd.DataFrame, *, criterion: str, threshold: float, aggregate: str):
-    from .metrics import MatchResult, average_results, pool_results
-
     per_image = [
         MatchResult.from_counts(
             criterion=criterion,
@@ -485,8 +486,6 @@ def semantic_scores(df: pd.DataFrame, *, class_names: Sequence[str] | None = Non
     computed by :class:`bench.metrics.SemanticResult` from the pooled confusion
     matrix.
     """
-    from .metrics.semantic import SemanticResult
-
     cols = [*by, "class_id", "class_name", "iou", "dice", "precision", "recall"]
     out = []
     for key, g in _groups(df, by):
@@ -516,8 +515,6 @@ def classification_scores(
     unweighted mean of the per-class F1 in ``f1``. Objects the method left without
     a class count as wrong (class -1).
     """
-    from .metrics import classification_metrics
-
     cols = [*by, "class_name", "n_objects", "accuracy", "precision", "recall", "f1", "mcc"]
     out = []
     for key, g in _groups(df, by):
@@ -594,8 +591,6 @@ def bootstrap_scores(
     DataFrame
         `by` columns, ``<score>``, ``<score>_low``, ``<score>_high``.
     """
-    from . import metrics
-
     if score not in _SCORE_FIELDS:
         raise ValueError(f"`score` must be one of {_SCORE_FIELDS}, got {score!r}")
     sel = df[_close(df["threshold"], threshold)] if len(df) else df

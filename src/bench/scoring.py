@@ -53,8 +53,12 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from . import metrics
 from .data.sample import DatasetInfo, Sample
 from .methods.base import Prediction
+from .metrics.pixel import bf_tolerance, pixel_counts
+from .protocol import AP_THRESHOLDS, CLASSIFICATION_IOU, F1_THRESHOLDS, TABLE_COLUMNS, TABLES, THRESHOLDS
+from .results import summarize_tables
 
 __all__ = [
     "THRESHOLDS",
@@ -71,32 +75,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-#: Thresholds of the F1 / precision / recall curves: 0.1, 0.2, ..., 0.9.
-F1_THRESHOLDS: tuple[float, ...] = tuple(round(0.1 * k, 2) for k in range(1, 10))
-#: Thresholds of the AP sweep of the Data Science Bowl / COCO: 0.50:0.05:0.95.
-AP_THRESHOLDS: tuple[float, ...] = tuple(round(0.5 + 0.05 * k, 2) for k in range(10))
-#: Every threshold at which instances and boxes are matched (the union, sorted).
-THRESHOLDS: tuple[float, ...] = tuple(sorted(set(F1_THRESHOLDS) | set(AP_THRESHOLDS)))
-#: Matched objects (at this IoU) are compared for the ``classification`` table.
-CLASSIFICATION_IOU = 0.5
-
-#: Names of the tables produced by scoring, in a fixed order.
-TABLES = ("instance", "detection", "semantic", "classification", "readouts", "pixels", "images")
-
-_MATCH_COLUMNS = ("threshold", "criterion", "n_true", "n_pred", "tp", "fp", "fn", "sum_matched_iou")
-#: Columns of each table (after ``image``).
-TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
-    "instance": _MATCH_COLUMNS,
-    "detection": _MATCH_COLUMNS,
-    "semantic": ("true_class", "pred_class", "n_pixels"),
-    "classification": ("true_label", "pred_label", "iou", "true_class", "pred_class"),
-    "readouts": ("readout", "true", "pred"),
-    "pixels": ("class_id", "tp", "fp", "fn", "tn", "bf_pred_matched", "bf_pred", "bf_true_matched", "bf_true",
-               "bf_tolerance"),
-    "images": ("height", "width", "n_true", "n_pred"),
-}
-
 
 def _empty_table(name: str) -> pd.DataFrame:
     return pd.DataFrame({c: [] for c in ("image", *TABLE_COLUMNS[name])})
@@ -125,8 +103,6 @@ class Scores:
 
         See :func:`bench.results.summarize_tables` for the definitions.
         """
-        from .results import summarize_tables
-
         return summarize_tables(self.tables)
 
 
@@ -205,8 +181,6 @@ def score_image(
         Rows of each table in :func:`tasks_scored` ``(info)``, without the
         ``image`` column.
     """
-    from . import metrics
-
     labels = _check_pair(truth, prediction)
     tables: dict[str, list[dict]] = {t: [] for t in tasks_scored(info)}
     thresholds = [float(t) for t in thresholds]
@@ -249,8 +223,6 @@ def score_image(
 
 def _match_boxes(truth: Sample, labels: np.ndarray, thresholds: list[float]):
     """Class-agnostic box matching: predicted instances' boxes against the true boxes."""
-    from . import metrics
-
     true_boxes = np.asarray(truth.boxes, dtype=float).copy()
     true_boxes[:, 0] = 0.0
     pred_boxes = metrics.boxes_from_labels(labels, class_id=0)
@@ -258,8 +230,6 @@ def _match_boxes(truth: Sample, labels: np.ndarray, thresholds: list[float]):
 
 
 def _semantic_rows(y_true: np.ndarray, y_pred: np.ndarray, info: DatasetInfo) -> list[dict]:
-    from . import metrics
-
     n_classes = len(info.semantic_names)
     if y_pred.size and int(y_pred.max()) >= n_classes:
         raise ValueError(
@@ -275,8 +245,6 @@ def _semantic_rows(y_true: np.ndarray, y_pred: np.ndarray, info: DatasetInfo) ->
 
 
 def _pixel_rows(truth: Sample, labels: np.ndarray, info: DatasetInfo) -> list[dict]:
-    from .metrics.pixel import bf_tolerance, pixel_counts
-
     tol = bf_tolerance(truth.shape[:2])
     if "semantic" in info.tasks:
         c = pixel_counts(truth.semantic, labels, n_classes=len(info.semantic_names), boundary_tolerance=tol)
@@ -290,8 +258,6 @@ def _pixel_rows(truth: Sample, labels: np.ndarray, info: DatasetInfo) -> list[di
 
 
 def _classification_rows(truth: Sample, prediction: Prediction) -> list[dict]:
-    from . import metrics
-
     if prediction.classes is None or truth.classes is None:
         return []
     t_ids, p_ids, ious = metrics.matched_pairs(
@@ -315,8 +281,6 @@ def _classification_rows(truth: Sample, prediction: Prediction) -> list[dict]:
 
 
 def _readouts(truth: Sample, prediction: Prediction, info: DatasetInfo) -> list[dict]:
-    from . import metrics
-
     loaded_true = loaded_pred = None
     names = info.class_names
     has_occupancy = {"empty", "loaded"} <= set(names)
@@ -419,8 +383,6 @@ def object_table(
         ``image, side ("true" | "pred"), label, area (pixels), matched (bool),
         iou`` (of the matched pair, NaN if unmatched).
     """
-    from . import metrics
-
     if len(truth) != len(predictions):
         raise ValueError(
             f"`truth` ({len(truth)} samples) and `predictions` ({len(predictions)}) must have the same length"

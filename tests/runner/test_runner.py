@@ -294,11 +294,13 @@ f"{greeting} {profile} {limit}"
 
 def test_tutorials_run_once_per_run_and_are_cached(testmethods, make_config, tmp_path, monkeypatch):
     import bench.runner.notebooks as nbmod
+    import bench.runner.run as runmod
 
     nb_dir = tmp_path / "notebooks"
     nb_dir.mkdir()
     (nb_dir / "tut.md").write_text(TUTORIAL)
     monkeypatch.setattr(nbmod, "notebooks_dir", lambda: nb_dir)
+    monkeypatch.setattr(runmod, "notebooks_dir", lambda: nb_dir)  # run.py imports it by name
     cfg = make_config(["test_skips"], tutorials=[{"name": "tut", "parameters": {"greeting": "hi"}}])
     report = run_config(cfg, root=tmp_path / "runs", progress=False)
     assert report.tutorials == {"tut": "ok"}

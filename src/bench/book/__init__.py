@@ -45,7 +45,6 @@ Modules, each importing only those above it:
 
 from __future__ import annotations
 
-from . import cli  # noqa: F401 - registers the ``bench book`` command
 from .build import HTML_DIR, STAGE_DIR, BookBuild, BookBuildError, build_book, jupyter_book_build, stage_book
 from .cards import dataset_stats
 

@@ -39,6 +39,8 @@ from ..data import dataset_names
 from ..runner.config import RunConfig, load_config
 from ..splits import read_split_file
 from .markup import fmt_seconds
+from ..claims import VERDICT_RULE
+from ..curves import UNDERTRAINED_RULE
 
 __all__ = ["PLACEHOLDER", "CONFIGS", "METRICS_SPEED", "load_configs", "configs_listing", "config_cells", "book_facts", "substitute",
            "metrics_speed_page"]
@@ -129,9 +131,6 @@ def book_facts(root: str | Path, configs: Mapping[str, RunConfig] | None = None)
     facts["full_configs"] = ", ".join(f"`benchmark/configs/{n}`" for n in full) or "no configuration"
     facts["nightly_machine"] = _machine(_runs_on(root / ".github" / "workflows" / "nightly.yml"))
     # the two rules the book states, quoted from the code that applies them
-    from ..claims import VERDICT_RULE
-    from ..curves import UNDERTRAINED_RULE
-
     facts["undertrained_rule"] = UNDERTRAINED_RULE
     facts["verdict_rule"] = VERDICT_RULE
 

@@ -6,11 +6,24 @@ from typing import Sequence
 
 from ..data import get_dataset
 from ..splits import get_split
-from ..viz import (composite, cost_panels, figure_png, pareto_grid, per_class_bars, png_bytes, rank_blobs,
-                   score_distribution, show_truth, significance_grid, threshold_curve)
+from ..viz import (
+    budget_curve,
+    composite,
+    cost_panels,
+    figure_png,
+    pareto_grid,
+    per_class_bars,
+    png_bytes,
+    rank_blobs,
+    score_distribution,
+    show_truth,
+    significance_grid,
+    threshold_curve,
+)
 from ..viz.encode import downscale_factor, shrink_rgb, to_uint8
 from .markup import slug
 from .staging import Context, ok_points
+from ..methods import parse_method_id
 
 __all__ = ["is_rgb", "sample_figure", "save_figure", "cost_figure", "overview_pareto", "per_class_figure",
            "sweep_figure", "distribution_figure", "rank_figures", "png_width"]
@@ -128,8 +141,6 @@ def budget_series(g):
     that plain id (one curve each)."""
     import pandas as pd
 
-    from ..methods import parse_method_id
-
     ok = ok_points(g)
     base = {}
     for mid in ok["method_id"]:
@@ -148,7 +159,5 @@ def budget_figure(ctx: Context, series, name: str) -> str | None:
     """Accuracy against fit time of each method at several budgets (:func:`bench.viz.budget_curve`)."""
     if not len(series):
         return None
-    from ..viz import budget_curve
-
     fig = budget_curve(series, title=f"{name}: accuracy against training budget")
     return save_figure(ctx, fig, f"book/leaderboards/datasets/img/{slug(name)}-budget.png")

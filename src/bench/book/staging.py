@@ -10,6 +10,8 @@ from typing import Any
 
 from ..leaderboard import leaderboard
 from .markup import finite, slug
+from ..pixel_scores import pixel_scores
+from ..ranking import rank_uncertainty
 
 __all__ = ["Stage", "Context", "run_board", "no_run_text", "run_profile", "ok_points", "rows_of", "path_or_none"]
 
@@ -103,8 +105,6 @@ def run_board(ctx: Context):
 def run_ranks(ctx: Context, dataset: str):
     """The rank uncertainty of a dataset of the run (:func:`bench.ranking.rank_uncertainty`,
     1000 resamples, seed 0), computed once per build; None with fewer than two ranked methods."""
-    from ..ranking import rank_uncertainty
-
     if ctx.results is None or not len(ctx.results.cells):
         return None
     if dataset not in ctx.ranks:
@@ -115,8 +115,6 @@ def run_ranks(ctx: Context, dataset: str):
 def run_pixels(ctx: Context):
     """The papers' pixel scores of every (dataset, method) of the run
     (:func:`bench.pixel_scores.pixel_scores`), computed once per build; None without a run."""
-    from ..pixel_scores import pixel_scores
-
     if ctx.results is None or not len(ctx.results.cells):
         return None
     if ctx.pixels is None:

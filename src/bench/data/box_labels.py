@@ -59,6 +59,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .sample import Sample
+from ..metrics import boxes_from_labels
 
 __all__ = [
     "MAKERS",
@@ -469,8 +470,6 @@ def sample_boxes(sample: Sample) -> np.ndarray:
     if sample.boxes is not None:
         return np.asarray(sample.boxes, float)
     if sample.labels is not None:
-        from ..metrics import boxes_from_labels
-
         return boxes_from_labels(sample.labels)
     raise ValueError(f"sample {sample.name!r} has neither boxes nor instance labels to make masks from")
 

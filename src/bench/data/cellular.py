@@ -37,7 +37,7 @@ from .files import (
 )
 from .io import DataError, read_image, read_mask
 from .sample import DatasetInfo, Sample
-from .upstream import CELLULAR_ARCHIVES, ZENODO_RECORD
+from .upstream import CELLULAR_ARCHIVES, ZENODO_RECORD, fetch
 
 __all__ = [
     "Cellular",
@@ -246,6 +246,4 @@ def fetch_cellular(
         The folder to pass to :class:`Cellular` (the default one is found
         automatically).
     """
-    from .upstream import fetch
-
     return fetch("cellular", root=root, base_url=base_url, progress=progress)[0]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from .io import DataError
+from ..progress import progress_bar
 
 __all__ = [
     "Checksum",
@@ -269,8 +270,6 @@ def _content_range(value: str, url: str) -> tuple[int, int | None]:
 
 def _stream(r, part: Path, *, append: bool, done: int, total: int | None, url: str,
             progress: bool, chunk_size: int) -> None:
-    from ..progress import progress_bar
-
     name = PurePosixPath(url.split("?", 1)[0]).name or "download"
     with open(part, "ab" if append else "wb") as f, progress_bar(
         total=total, initial=done, unit="B", unit_scale=True, unit_divisor=1024,

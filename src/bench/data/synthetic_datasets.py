@@ -10,6 +10,8 @@ from typing import Callable
 from .base import Dataset
 from .io import DataError
 from .sample import DatasetInfo, Sample
+from . import synthetic
+from .synthetic import GENERATOR_VERSION
 
 __all__ = ["SyntheticDataset", "SYNTHETIC_SPECS"]
 
@@ -134,8 +136,6 @@ class SyntheticDataset(Dataset):
         )
 
     def _generator(self) -> Callable[..., Sample]:
-        from . import synthetic
-
         return getattr(synthetic, self._spec.generator)
 
     def sample_ids(self) -> list[str]:
@@ -165,8 +165,6 @@ class SyntheticDataset(Dataset):
         return self._generator()(int(m["seed"]), **kwargs)
 
     def fingerprint(self, ids) -> str:
-        from .synthetic import GENERATOR_VERSION
-
         h = hashlib.sha256(f"{self.name}|{self._difficulty}|{GENERATOR_VERSION}".encode())
         for i in ids:
             h.update(i.encode() + b"\0")

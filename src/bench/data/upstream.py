@@ -160,7 +160,7 @@ def _fetch_zenodo(names, root: Path, *, base_url, progress) -> Path:
 
 def _verify(datasets: tuple[str, ...], root: Path) -> None:
     """Check every committed-manifest file of ``datasets`` read from ``root``."""
-    from .registry import get_dataset  # lazy: the registry imports cellular.py, which imports this module
+    from .registry import get_dataset  # cycle: the registry imports cellular.py, which imports this module
 
     for name in datasets:
         ds = type(get_dataset(name))(root)

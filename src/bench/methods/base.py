@@ -322,7 +322,7 @@ class Method(abc.ABC):
             config = json.loads((path / "config.json").read_text())
         except FileNotFoundError:
             raise ValueError(f"{path}: no config.json; not a saved method") from None
-        from .registry import method_class  # lazy: the registry imports every method module, and they import this one
+        from .registry import method_class  # cycle: the registry imports every method module, and they import this one
 
         klass = method_class(config["method"])
         m = klass(**_params_from_json(klass.Params, config["params"]))

@@ -8,6 +8,7 @@ from typing import Sequence
 import pandas as pd
 
 from ..data import Sample, get_dataset
+from ..splits import get_split, iter_split
 
 __all__ = ["dataset_table", "examples"]
 
@@ -24,8 +25,6 @@ def dataset_table(names: Sequence[str], *, count_objects: bool = False) -> pd.Da
     count_objects : bool, optional
         Also count the annotated objects of each split (loads every image).
     """
-    from ..splits import get_split, iter_split
-
     rows = []
     for name in names:
         ds = get_dataset(name)
@@ -55,8 +54,6 @@ def examples(names: Sequence[str], *, split: str = "train", index: int = 0) -> d
 
     Unavailable datasets are left out (logged with the reason).
     """
-    from ..splits import get_split
-
     out = {}
     for name in names:
         ds = get_dataset(name)

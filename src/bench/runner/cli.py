@@ -1,4 +1,6 @@
-"""Sub-commands ``bench run``, ``bench score`` and ``bench leaderboard``.
+"""What ``bench run``, ``bench merge``, ``bench score`` and ``bench leaderboard`` do.
+
+Their options are declared with the command table, :data:`bench.cli.COMMANDS`.
 
     bench run CONFIG [--jobs N] [--executor local|dask --scheduler ADDR] [--shard K/N]
                      [--run-id ID] [--root DIR] [--force | --retry-failed] [--dry-run]
@@ -14,40 +16,20 @@ import os
 import sys
 from pathlib import Path
 
-from ..cli import add_command
+from ..leaderboard import SHORT_COLUMNS, format_leaderboard, leaderboard
+from ..results import load_run, read_cell, runs_root, summarize_tables, write_json
+from ..text_table import format_table
+from .config import load_config
+from .external import save_external, score_folder
+from .merge import merge_runs
+from .run import cell_id, default_run_id, plan_estimates, plan_run, plan_tutorials, run_config
+from .shard import PRIOR_SECONDS, Shard, TUTORIAL_PREFIX, partition, shard_summary
 
-__all__: list[str] = []
+__all__ = ["run", "merge", "score", "print_leaderboard"]
 
 
 # ------------------------------------------------------------------------ run
-def _configure_run(p) -> None:
-    p.add_argument("config", help="run configuration (benchmark/configs/*.yaml)")
-    p.add_argument("--jobs", "-j", type=int, default=None,
-                   help="cells run at once locally (default: the CPU cores, at most 4; each cell gets "
-                        "cores // jobs threads)")
-    p.add_argument("--executor", choices=["local", "dask"], default="local", help="where cells run")
-    p.add_argument("--scheduler", default=None, help="Dask scheduler address (with --executor dask)")
-    p.add_argument("--run-id", default=None, help="run folder name (default: <config name>-<config hash>)")
-    p.add_argument("--root", default=None, help="folder of runs (default: benchmark/runs or $BENCH_RUNS)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--force", action="store_true", help="re-run every cell, ignoring the cache")
-    g.add_argument("--retry-failed", action="store_true", help="re-run failed and timed-out cells")
-    p.add_argument("--shard", default=None, metavar="K/N",
-                   help="run only the K-th of N parts of the configuration (balanced by estimated time; "
-                        "the run folder gets the suffix -shardKofN; put them together with `bench merge`)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="list the cells and whether they are cached, and the estimated wall time of each shard; "
-                        "run nothing")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--no-leaderboard", action="store_true", help="do not print the leaderboard at the end")
-
-
-def _run(args) -> int:
-    from ..leaderboard import format_leaderboard, leaderboard
-    from .config import load_config
-    from .run import run_config
-    from .shard import Shard
-
+def run(args) -> int:
     try:
         config = load_config(args.config)
     except FileNotFoundError as exc:
@@ -94,11 +76,6 @@ def _run(args) -> int:
 
 def _dry_run(config, args, shard, jobs: int) -> None:
     """What ``bench run --dry-run`` prints: the cells (of the shard) and the estimate per shard."""
-    from ..cli import format_table
-    from ..results import read_cell, runs_root
-    from .run import default_run_id, plan_estimates, plan_run, plan_tutorials
-    from .shard import PRIOR_SECONDS, TUTORIAL_PREFIX, partition, shard_summary
-
     cells, ctx = plan_run(config)
     tutorials = plan_tutorials(config, ctx)
     estimates = plan_estimates(cells, tutorials, ctx)
@@ -138,19 +115,7 @@ def _dry_run(config, args, shard, jobs: int) -> None:
 
 
 # ---------------------------------------------------------------------- merge
-def _configure_merge(p) -> None:
-    p.add_argument("runs", nargs="+", metavar="RUN",
-                   help="shard run folders or ids (from `bench run CONFIG --shard K/N`); one that does not "
-                        "exist is recorded as a missing shard")
-    p.add_argument("--into", required=True, metavar="RUN", help="the merged run: a new folder, or a run id")
-    p.add_argument("--root", default=None, help="folder of runs (default: benchmark/runs or $BENCH_RUNS)")
-    p.add_argument("--shards", type=int, default=None, metavar="N",
-                   help="the number of shards expected (checked against the shards' own)")
-
-
-def _merge(args) -> int:
-    from .merge import merge_runs
-
+def merge(args) -> int:
     report = merge_runs(args.runs, args.into, root=args.root, shard_count=args.shards)
     print(f"merged shards {report.merged} of {report.shard_count} into {report.run_dir} ({report.cells} cells)")
     if report.missing or report.missing_cells:
@@ -160,25 +125,7 @@ def _merge(args) -> int:
 
 
 # ---------------------------------------------------------------------- score
-def _configure_score(p) -> None:
-    p.add_argument("--pred", required=True, help="folder of predicted label images named <sample>.tif/.png")
-    p.add_argument("--true", default=None, help="folder of true label images with the same names")
-    p.add_argument("--dataset", default=None, help="score against this dataset's split instead of --true")
-    p.add_argument("--split", default="test", choices=["test", "val"], help="split of --dataset (default test)")
-    p.add_argument("--name", default=None, help="method id shown in tables (default: external:<pred folder>)")
-    p.add_argument("--seed", type=int, default=0, help="seed recorded with the rows (default 0)")
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--run", default=None, help="add the result as a cell of this run (joins its leaderboard)")
-    g.add_argument("--out", default=None, help="write tables and cell.json to this folder")
-    p.add_argument("--format", default="markdown", choices=["markdown", "csv", "html"], help="summary format")
-
-
-def _score(args) -> int:
-    from ..leaderboard import format_leaderboard
-    from ..results import load_run, summarize_tables
-    from .external import save_external, score_folder
-    from .run import cell_id
-
+def score(args) -> int:
     if (args.true is None) == (args.dataset is None):
         print("bench score: error: give exactly one of --true DIR and --dataset NAME", file=sys.stderr)
         return 2
@@ -195,8 +142,6 @@ def _score(args) -> int:
         save_external(scores, out, method_id=name, dataset=dataset, split=args.split, seed=args.seed,
                       source=str(Path(args.pred).resolve()))
         if args.run:
-            from ..results import write_json
-
             manifest = dict(run.manifest)
             if "cells" in manifest:
                 manifest["cells"] = {**manifest["cells"], out.name: "ok"}
@@ -210,18 +155,7 @@ def _score(args) -> int:
 
 
 # ---------------------------------------------------------------- leaderboard
-def _configure_leaderboard(p) -> None:
-    p.add_argument("run", nargs="?", default=None, help="run folder or id (default: the latest run)")
-    p.add_argument("--dataset", default=None, help="only this dataset")
-    p.add_argument("--format", default="markdown", choices=["markdown", "csv", "html"])
-    p.add_argument("--all-columns", action="store_true", help="every column, not the short set")
-    p.add_argument("--no-ci", action="store_true", help="skip the bootstrap intervals (faster)")
-
-
-def _leaderboard(args) -> int:
-    from ..leaderboard import SHORT_COLUMNS, format_leaderboard, leaderboard
-    from ..results import load_run
-
+def print_leaderboard(args) -> int:
     try:
         run = load_run(args.run)
     except FileNotFoundError as exc:
@@ -232,7 +166,3 @@ def _leaderboard(args) -> int:
     return 0
 
 
-add_command("run", "run a benchmark configuration (papermill over methods x datasets)", _configure_run, _run)
-add_command("merge", "merge the shard runs of one configuration into one run", _configure_merge, _merge)
-add_command("score", "score a folder of predicted label images", _configure_score, _score)
-add_command("leaderboard", "print the leaderboard of a run", _configure_leaderboard, _leaderboard)

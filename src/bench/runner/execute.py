@@ -70,6 +70,8 @@ class CellSpec:
     git_sha: str | None = None
     threads: int | None = None
     params: dict = field(default_factory=dict)
+    #: for a method from a plugin: :meth:`bench.plugins.Plugin.provenance` (``None``: built-in)
+    plugin: dict | None = None
     #: ``"method"`` (a method notebook: must save ``result.json``) or ``"tutorial"``
     #: (must run top to bottom; its parameters are ``params``)
     kind: str = "method"
@@ -107,6 +109,7 @@ class CellSpec:
             "code_version": self.code_version,
             "data_hash": self.data_hash,
             "git_sha": self.git_sha,
+            "plugin": self.plugin,
             "timeout_s": self.timeout_s,
         }
 

@@ -27,8 +27,11 @@ import pandas as pd
 
 from ..data import Sample, get_dataset
 from ..methods import Method, Prediction, get_method, parse_method_id
-from ..results import write_json, write_table
+from ..results import match_scores, semantic_scores, write_json, write_table
 from ..scoring import Scores, score_predictions, tasks_scored
+from ..progress import progress_bar
+from ..splits import iter_split, load_fit_data, load_test_images, load_test_truth
+from ..curves import undertrained
 
 __all__ = ["Experiment", "CellSkipped", "make_method", "SPLITS_SCORED", "PROFILES"]
 
@@ -158,8 +161,6 @@ class Experiment:
     # ------------------------------------------------------------------ steps
     def fit(self) -> Method:
         """Load train/validation data (untimed) and fit the method (timed)."""
-        from ..splits import load_fit_data
-
         train, val = load_fit_data(self.dataset_name, limit=self.limit, progress=True)
         logger.info("fitting %s on %d train / %d val images", self.method_id, len(train), len(val))
         t0, c0 = time.perf_counter(), _cpu_s()
@@ -169,16 +170,12 @@ class Experiment:
         return self.method
 
     def _load_images(self) -> list[Sample]:
-        from ..splits import iter_split, load_test_images
-
         if self.split == "test":
             return load_test_images(self.dataset_name, limit=self.limit, progress=True)
         return [s.image_only() for s in iter_split(self.dataset_name, "val", limit=self.limit)]
 
     def predict(self) -> list[Prediction]:
         """Predict every image of the split (truth stripped), timing each one."""
-        from ..progress import progress_bar
-
         if self.fit_s is None:
             raise RuntimeError("call `fit()` before `predict()`")
         self.images = self._load_images()
@@ -196,8 +193,6 @@ class Experiment:
     def truth(self) -> list[Sample]:
         """The annotated samples of the split (for scoring and figures only)."""
         if self._truth is None:
-            from ..splits import iter_split, load_test_truth
-
             if self.split == "test":
                 self._truth = load_test_truth(self.dataset_name, limit=self.limit)
             else:
@@ -249,8 +244,6 @@ class Experiment:
         return None if rec is None or not rec.rows else rec.frame()
 
     def _curve_fields(self) -> dict:
-        from ..curves import undertrained
-
         curve = self.learning_curve()
         if curve is None:
             return {"undertrained": None, "curve_overhead_s": None}
@@ -304,8 +297,6 @@ class Experiment:
     # ---------------------------------------------------------------- figures
     def per_image(self, *, threshold: float = 0.5) -> pd.DataFrame:
         """Per-image scores at `threshold` (F1 etc., or mean IoU for semantic data)."""
-        from ..results import match_scores, semantic_scores
-
         if self.scores is None:
             raise RuntimeError("call `score()` first")
         for t in ("instance", "detection"):

@@ -19,12 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import DatasetInfo, Sample
+from ..data import DatasetInfo, Sample, get_dataset
 from ..data.io import IMAGE_SUFFIXES, DataError, binary_to_instances
 from ..methods import Prediction
 from ..results import write_json, write_table
 from ..scoring import Scores, score_predictions
 from .provenance import now
+from ..splits import iter_split, load_test_truth
 
 __all__ = ["read_prediction", "score_folder", "save_external"]
 
@@ -137,9 +138,6 @@ def score_folder(
     if not pred_dir.is_dir():
         raise DataError(f"{pred_dir}: prediction folder does not exist")
     if dataset is not None:
-        from ..data import get_dataset
-        from ..splits import iter_split, load_test_truth
-
         if split not in ("test", "val"):
             raise ValueError(f"`split` must be 'test' or 'val', got {split!r}")
         info = get_dataset(dataset).info

@@ -192,7 +192,7 @@ def merge_runs(runs: Sequence[str | Path], into: str | Path, *, root: str | Path
                     shutil.copy2(src, out / "tutorials" / src.name)
         shards.append({"index": k, "status": "merged", "run_id": m.get("run_id", p.name),
                        "git": m.get("git"), "hardware": m.get("hardware"), "packages": m.get("packages"),
-                       "invocations": m.get("invocations", [])})
+                       "plugins": m.get("plugins", {}), "invocations": m.get("invocations", [])})
 
     # what was planned but never arrived: the cells of missing shards, and any cell a present
     # shard did not finish (its job timed out or was cancelled before the cell was written)
@@ -220,6 +220,8 @@ def merge_runs(runs: Sequence[str | Path], into: str | Path, *, root: str | Path
     manifest.update(
         run_id=out.name,
         data=data,
+        # method id -> plugin distribution and version, as each shard recorded it
+        plugins={k: v for _, m in sorted(by_index.items()) for k, v in (m[1].get("plugins") or {}).items()},
         created=now(),
         updated=now(),
         cells=dict(sorted(cells.items())),

@@ -35,6 +35,8 @@ import re
 from pathlib import Path
 
 from .. import __version__
+from ..methods import get_method, parse_method_id
+from ..paths import repo_root
 
 __all__ = [
     "notebooks_dir",
@@ -98,8 +100,6 @@ KERNELSPEC = {"display_name": "Python 3", "language": "python", "name": "python3
 
 def notebooks_dir() -> Path:
     """``<repo>/notebooks``."""
-    from ..paths import repo_root
-
     return repo_root() / "notebooks"
 
 
@@ -140,8 +140,6 @@ def method_notebook(method_id: str, *, root: Path | None = None) -> Path:
     ValueError
         If no notebook, or more than one, claims the method.
     """
-    from ..methods import get_method, parse_method_id
-
     spec_name, _ = parse_method_id(method_id)
     name = get_method(method_id).name
     hits = []

@@ -14,6 +14,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable
+from ..paths import repo_root
 
 __all__ = ["code_version", "method_family", "git_state", "package_versions", "hardware", "now", "PACKAGES",
            "NOT_CELL_CODE"]
@@ -38,8 +39,8 @@ def _package_dir() -> Path:
 #: Modules no cell's results depend on (the book, the leaderboard, the command line,
 #: the runner's driver): editing them never invalidates cached cells. An entry ending
 #: in ``/`` is a whole sub-package.
-NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "runner/cli.py", "runner/run.py", "runner/config.py",
-                 "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
+NOT_CELL_CODE = ("book/", "leaderboard.py", "cli.py", "commands.py", "text_table.py", "runner/cli.py",
+                 "runner/run.py", "runner/config.py", "runner/provenance.py", "runner/external.py", "runner/notebooks.py", "runner/shard.py",
                  "runner/merge.py",
                  # name -> class tables: the classes' own modules are hashed (a plugin's
                  # distribution and version go into its cells' records instead)
@@ -145,8 +146,6 @@ def code_version(families: Iterable[str] | None = None) -> str:
 
 def git_state() -> dict:
     """``{"sha": ..., "dirty": bool}`` of the checkout, or Nones outside git."""
-    from ..paths import repo_root
-
     root = repo_root()
     git = shutil.which("git")
     if git is None or not (root / ".git").exists():

@@ -43,8 +43,14 @@ from typing import Callable, Iterator
 from ..results import STATUSES, read_cell, runs_root, write_json
 from .config import RunConfig
 from .execute import CellSpec, execute_cell, execute_cell_packed
-from .provenance import code_version, git_state, hardware, now, package_versions
-from .shard import TUTORIAL_PREFIX, Shard, estimate_seconds, partition
+from .provenance import code_version, git_state, hardware, method_family, now, package_versions
+from .shard import Shard, TUTORIAL_PREFIX, estimate_seconds, partition, shard_summary
+from ..data import get_dataset
+from ..methods import get_method, method_names, method_plugin
+from ..paths import repo_root
+from ..splits import get_split
+from .experiment import make_method
+from .notebooks import method_notebook, notebook_json, notebook_meta, notebooks_dir
 
 __all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "plan_estimates", "estimate_shards",
            "run_config", "cell_id", "default_run_id", "EXECUTORS"]
@@ -105,8 +111,6 @@ class RunReport:
 
 
 def _relative(path: Path) -> str:
-    from ..paths import repo_root
-
     try:
         return str(Path(path).resolve().relative_to(repo_root()))
     except ValueError:
@@ -114,8 +118,6 @@ def _relative(path: Path) -> str:
 
 
 def _split_ids(dataset: str, limit: int | None) -> list[str]:
-    from ..splits import get_split
-
     sp = get_split(dataset)
     ids: list[str] = []
     for k in ("train", "val", "test"):
@@ -140,11 +142,6 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
     ValueError
         For an unknown method or dataset, or a method no notebook claims.
     """
-    from ..data import get_dataset
-    from ..methods import get_method
-    from .experiment import make_method
-    from .notebooks import method_notebook, notebook_json
-
     version = code_version()
     git = git_state()
     datasets = {}
@@ -159,9 +156,6 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
             data[name] = f"unavailable: {reason}"
         datasets[name] = (ds, reason)
 
-    from ..methods import method_names
-    from .provenance import method_family
-
     def families(method) -> tuple[str, ...]:
         """The method's own family, and those of methods its parameters name (CDL's weak labels)."""
         fams = {method_family(type(method).__module__)}
@@ -172,6 +166,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         return tuple(sorted(f for f in fams if f))
 
     methods = []
+    plugins: dict[str, dict | None] = {}
     nb_cache: dict[str, str] = {}
     nb_sha: dict[str, str] = {}
     for entry in config.methods:
@@ -182,6 +177,10 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
         if str(nb_path) not in nb_cache:
             nb_cache[str(nb_path)] = notebook_json(nb_path)
             nb_sha[str(nb_path)] = hashlib.sha256(nb_cache[str(nb_path)].encode()).hexdigest()[:16]
+        # a plugin's code is not hashed with the package's: its distribution and version are
+        # recorded with each cell and enter the cache key
+        plugin = method_plugin(entry.id)
+        plugins[entry.id] = plugin.provenance() if plugin is not None else None
         methods.append((entry, method, profile, nb_path, code_version(families(method))))
 
     cells = []
@@ -200,6 +199,8 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                      "notebook_sha": nb_sha[str(nb_path)]},
                     sort_keys=True,
                 )
+                if plugins[entry.id] is not None:
+                    key_src += "|" + json.dumps(plugins[entry.id], sort_keys=True)
                 cache_key = hashlib.sha256(f"{key_src}|{method_version}|{data[name]}".encode()).hexdigest()[:20]
                 spec = CellSpec(
                     cell_id=cid, method_id=entry.id, method=method.name, dataset=name, split=config.split,
@@ -207,6 +208,7 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                     timeout_s=float(entry.timeout_s or config.timeout_s), notebook=_relative(nb_path),
                     notebook_json=nb_cache[str(nb_path)], cache_key=cache_key, code_version=method_version,
                     data_hash=data[name], git_sha=git["sha"], threads=threads, params=params,
+                    plugin=plugins[entry.id],
                 )
                 if skip:
                     rec = spec.base_record()
@@ -216,7 +218,8 @@ def plan_run(config: RunConfig, *, threads: int | None = None) -> tuple[list[Pla
                     cells.append(PlannedCell(cid, record=rec))
                 else:
                     cells.append(PlannedCell(cid, spec=spec))
-    return cells, {"code_version": version, "git": git, "data": data}
+    return cells, {"code_version": version, "git": git, "data": data,
+                   "plugins": {k: v for k, v in plugins.items() if v is not None}}
 
 
 def _declared_parameters(nb) -> set[str]:
@@ -277,8 +280,6 @@ def estimate_shards(config: RunConfig, count: int = 1, *, jobs: int = 1) -> tupl
     assignment : dict
         Item key -> shard number (what ``bench run --shard K/N`` runs).
     """
-    from .shard import shard_summary
-
     cells, context = plan_run(config)
     tutorials = plan_tutorials(config, context)
     estimates = plan_estimates(cells, tutorials, context)
@@ -298,8 +299,6 @@ def plan_tutorials(config: RunConfig, context: dict, *, threads: int | None = No
     parameters its ``parameters`` cell declares, then the configuration's overrides.
     """
     import nbformat
-
-    from .notebooks import notebook_json, notebook_meta, notebooks_dir
 
     specs = []
     for entry in config.tutorials:
@@ -590,6 +589,7 @@ def run_config(
             packages=package_versions(),
             hardware=hardware(),
             data=context["data"],
+            plugins=context["plugins"],
             created=manifest.get("created", now()),
             updated=now(),
         )

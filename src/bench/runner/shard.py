@@ -23,6 +23,7 @@ import heapq
 import re
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
+from ..methods import get_method
 
 __all__ = ["Shard", "PRIOR_SECONDS", "estimate_seconds", "partition", "makespan", "shard_summary",
            "TUTORIAL_PREFIX"]
@@ -94,8 +95,6 @@ def estimate_seconds(method_id: str | None, *, kind: str = "method", declined: b
         return PRIOR_SECONDS["tutorial"]
     if declined:
         return 0.0
-    from ..methods import get_method
-
     requires = type(get_method(method_id)).requires
     deep = any(m in _DEEP_REQUIRES for m in requires)
     return PRIOR_SECONDS["deep" if deep else "classical"]

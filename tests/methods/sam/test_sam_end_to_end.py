@@ -138,7 +138,7 @@ def test_one_cell_of_sam_through_bench_run_ends_ok(random_checkpoint, tmp_path):
         f"datasets: [{DATASET}]\n"
     )
     root = tmp_path / "runs"
-    # what the `bench` script runs (``python -m bench.cli`` would miss the runner's sub-commands)
+    # what the `bench` script runs (bench.cli.main)
     cmd = [sys.executable, "-c", "import sys; from bench.cli import main; sys.exit(main())", "run", str(config), "--root", str(root), "--jobs", "1",
            "--no-progress", "--no-leaderboard"]
     t0 = time.perf_counter()

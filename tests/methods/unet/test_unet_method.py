@@ -73,16 +73,16 @@ def test_save_load_round_trip(trained, blobs, tmp_path):
 
 def test_thresholds_come_from_validation_not_test(blobs, monkeypatch):
     """The tuner sees exactly the validation samples' labels."""
-    import bench.methods.unet._postprocess as post
+    import bench.methods.unet.method as unet_method
 
     seen = []
-    real = post.tune_thresholds
+    real = unet_method.tune_thresholds
 
     def spy(probs, truth, **kw):
         seen.extend(truth)
         return real(probs, truth, **kw)
 
-    monkeypatch.setattr(post, "tune_thresholds", spy)
+    monkeypatch.setattr(unet_method, "tune_thresholds", spy)  # where UNetMethod.fit looks it up
     train, val, _ = blobs
     _fit(blobs, iterations=2)
     assert len(seen) == len(val)

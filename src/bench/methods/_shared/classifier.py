@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 import numpy as np
+from ...metrics import matched_pairs
 
 __all__ = ["ObjectClassifier", "object_features", "object_feature_names", "matched_classes", "CLASSIFIER_FILE",
            "fit_object_classifier", "save_classifier", "load_classifier"]
@@ -193,8 +194,6 @@ def matched_classes(
     >>> matched_classes(t, p, {1: 0, 2: 1})
     {5: 0, 6: 1}
     """
-    from ...metrics import matched_pairs
-
     t_ids, p_ids, _ = matched_pairs(y_true=y_true, y_pred=y_pred, iou_threshold=iou_threshold)
     out = {}
     for t, p in zip(t_ids.tolist(), p_ids.tolist()):

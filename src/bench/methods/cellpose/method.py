@@ -111,8 +111,14 @@ from .._shared import (
     zoom_labels,
 )
 from ._library import MAX_SIZE_FRACTION, MIN_SIZE, _known_warnings, import_cellpose, masks_for_thresholds
-from .weights import PRETRAINED_DIAM_MEAN, PRETRAINED_FILES, find_pretrained
-from .weights import weights_reason as _weights_reason
+from .weights import (
+    PRETRAINED_DIAM_MEAN,
+    PRETRAINED_FILES,
+    find_pretrained,
+    weights_reason as _weights_reason,
+)
+from ...metrics import match_instances
+from ...metrics.matching import pool_results
 
 __all__ = ["CellposeParams", "CellposeMethod", "Budget", "PROFILES", "choose_channels", "to_cellpose_planes",
            "masks_for_thresholds"]
@@ -481,9 +487,6 @@ class CellposeMethod(RemembersScoredObjects, Method):
         return self
 
     def _tune(self, val: Sequence[Sample], b: Budget) -> None:
-        from ...metrics import match_instances
-        from ...metrics.matching import pool_results
-
         outputs = [self._network(s.image) for s in val]
         niter = self._niter()
         grids = [

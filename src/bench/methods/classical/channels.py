@@ -20,6 +20,7 @@ from .._shared import ObjectStats, downscale_image, downscale_labels
 from .boxes import box_corners, box_masks
 from .params import WorkSample
 from .planes import channel_candidates, channel_plane, normalize_channels
+from .postprocess import fill_small_holes, remove_small_objects, split_touching
 
 __all__ = ["SHORTLIST", "reference_segmentation", "youden_j", "ChannelChoice"]
 
@@ -32,8 +33,6 @@ SHORTLIST = 4
 def reference_segmentation(plane: np.ndarray, stats: ObjectStats) -> np.ndarray:
     """IsoData threshold of the smoothed plane, holes filled, distance watershed, small objects removed."""
     from skimage.filters import threshold_isodata
-
-    from .postprocess import fill_small_holes, remove_small_objects, split_touching
 
     x = ndi.gaussian_filter(plane, 1.0)
     if float(x.max()) == float(x.min()):

@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import fill_dark_holes, fill_small_holes, remove_small_objects
+from .features import _block_mean, _upsample
 
 __all__ = ["LogSpots", "LogSpotsParams", "log_response", "log_candidates", "prune_candidates", "log_seeds",
            "grow_spots", "spot_basins"]
@@ -94,8 +95,6 @@ def log_response(plane: np.ndarray, sigmas) -> tuple[np.ndarray, np.ndarray]:
     >>> int(k[15, 15])  # the scale matching the radius wins at the centre
     1
     """
-    from .features import _block_mean, _upsample
-
     plane = np.asarray(plane, np.float32)
     best = np.full(plane.shape, -np.inf, np.float32)
     scale = np.zeros(plane.shape, np.int16)

@@ -38,6 +38,7 @@ from .boxes import box_masks
 from .features import FEATURES, ILASTIK_SIGMAS, pixel_features
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import instances_from_probability
+from ...metrics import semantic_metrics
 
 __all__ = ["PixelParams", "PixelClassifierMethod", "pixel_targets"]
 
@@ -265,8 +266,6 @@ class PixelClassifierMethod(ClassicalMethod):
 
     def _tune_semantic(self, train, val, n_classes: int):
         """Prior correction of the class-balanced classifier, its strength chosen by mean IoU."""
-        from ...metrics import semantic_metrics
-
         counts = self._cache["class_pixels"]
         freq = np.array([counts.get(c, 0) for c in range(n_classes)], float)
         log_prior = np.log(np.maximum(freq, 1.0) / freq.sum()).tolist()

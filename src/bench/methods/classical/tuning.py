@@ -11,6 +11,7 @@ import numpy as np
 
 from .boxes import full_resolution_boxes
 from .params import TuneScore, WorkSample
+from ...metrics import boxes_from_labels, match_boxes, match_instances
 
 __all__ = ["GridTuning"]
 
@@ -23,8 +24,6 @@ class GridTuning:
     # ------------------------------------------------------------------ scoring
     def _score(self, preds: Sequence[np.ndarray], samples: Sequence[WorkSample]) -> TuneScore:
         """Pooled F1 (IoU 0.5) of working-scale predictions against the working-scale truth."""
-        from ...metrics import match_instances
-
         tp = nt = npred = 0
         siou = 0.0
         for p, ws in zip(preds, samples):
@@ -41,8 +40,6 @@ class GridTuning:
         return TuneScore(round(f1, 6), round(miou, 6), tp, nt, npred)
 
     def _match_boxes(self, pred_ws: np.ndarray, ws: WorkSample):
-        from ...metrics import boxes_from_labels, match_boxes
-
         pred = full_resolution_boxes(boxes_from_labels(pred_ws), pred_ws.shape, self.factor, ws.sample.shape)
         return match_boxes(true_boxes=ws.sample.boxes, pred_boxes=pred, iou_threshold=0.5)
 

@@ -86,6 +86,8 @@ from .._shared import (
     zoom_image,
     zoom_labels,
 )
+from ...progress import progress_bar
+from ...metrics import match_dataset
 
 __all__ = ["StarDistParams", "StarDistMethod", "Budget", "PROFILES", "choose_grid", "working_scale"]
 
@@ -457,8 +459,6 @@ def _curve_callback(keras, model, recorder: CurveRecorder, Xv, Yv):
     F1 at IoU 0.5 of ``predict_instances`` (prob 0.5, NMS 0.4: fixed, not the tuned thresholds) on the
     first validation images (working scale). The F1 evaluations are timed into ``recorder.overhead_s``.
     """
-    from ...metrics import match_dataset
-
     marks = set(checkpoint_steps(recorder.total)) - {0}
 
     class _CB(keras.callbacks.Callback):
@@ -482,8 +482,6 @@ class _TqdmCallback:
     """A tqdm bar over training steps, fed by a Keras callback (losses in the postfix)."""
 
     def __init__(self, total: int, desc: str):
-        from ...progress import progress_bar
-
         self.bar = progress_bar(total=total, desc=desc, unit="step", leave=False)
 
     def callback(self, keras):

@@ -10,6 +10,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from ._targets import BACKGROUND, FIRST_OBJECT_CLASS
+from ...metrics import match_instances
 
 __all__ = [
     "Thresholds",
@@ -178,8 +179,6 @@ def tune_thresholds(
     min_sizes : sequence of int
         Candidate smallest object sizes (pixels), the first being the default.
     """
-    from ...metrics import match_instances
-
     if len(probs) != len(truth) or not probs:
         raise ValueError(f"need as many truth images as probability maps (>0), got {len(truth)} and {len(probs)}")
     if not min_sizes:

@@ -76,7 +76,7 @@ def weak_training_samples(
     info : dict
         What made the labels (method id, kind, fit time).
     """
-    from ..registry import get_method  # lazy: the registry imports this module
+    from ..registry import get_method  # cycle: the registry imports this module
 
     weak = get_method(method_id)
     t0 = time.perf_counter()

@@ -21,9 +21,20 @@ from ...data.sample import DatasetInfo, Sample
 from .._shared import NORM_PERCENTILES, fit_mode, normalize, percentile_range, resize_image, resize_nearest
 from ...curves import CurveRecorder, checkpoint_steps
 from ..base import Method, MissingDependencyError, image_digest
-from ._postprocess import Thresholds
+from ._postprocess import (
+    CI_FG_GRID,
+    CI_SEED_GRID,
+    FG_GRID,
+    SEED_GRID,
+    Thresholds,
+    instances_from_probs,
+    object_classes,
+    object_scores,
+    tune_thresholds,
+)
+from ._targets import FIRST_OBJECT_CLASS, instance_targets
 from ._weak import parse_labels_spec, weak_training_samples
-from ._targets import FIRST_OBJECT_CLASS
+from ...metrics import match_dataset
 
 __all__ = ["UNetMethod", "UNetParams", "parse_labels_spec", "TARGET_DIAMETER"]
 
@@ -265,7 +276,7 @@ class UNetMethod(Method):
         if reason is not None:
             return reason
         if kind != "truth":
-            from ..registry import get_method  # lazy: the registry imports this module
+            from ..registry import get_method  # cycle: the registry imports this module
 
             try:
                 weak = get_method(weak_id)
@@ -295,9 +306,9 @@ class UNetMethod(Method):
             Seeds numpy (patches, augmentation) and torch (initial weights).
         """
         torch = _torch()
-        from ._augment import Augmentation
-        from ._model import UNet
-        from ._training import PatchSampler, budget_for, class_weights, train_loop
+        from ._augment import Augmentation  # lazy: pulls torch
+        from ._model import UNet  # lazy: pulls torch
+        from ._training import PatchSampler, budget_for, class_weights, train_loop  # lazy: pulls torch
 
         self._check_fit_data(train, val)
         rng = np.random.default_rng(rng)
@@ -419,10 +430,8 @@ class UNetMethod(Method):
         import torch
         import torch.nn.functional as F
 
-        from ...metrics import match_dataset
-        from ._postprocess import instances_from_probs
-        from ._tiling import predict_tiled
-        from ._training import generalised_dice_loss
+        from ._tiling import predict_tiled  # lazy: pulls torch
+        from ._training import generalised_dice_loss  # lazy: pulls torch
 
         recorder = CurveRecorder(total=total, unit="step")
         val = list(samples)[:CURVE_VAL_IMAGES]
@@ -455,8 +464,6 @@ class UNetMethod(Method):
         return recorder, on_checkpoint
 
     def _tune(self, samples: Sequence[Sample], min_sizes: Sequence[int]) -> Thresholds:
-        from ._postprocess import CI_FG_GRID, CI_SEED_GRID, FG_GRID, SEED_GRID, tune_thresholds
-
         probs, truth = [], []
         for s in samples:
             if s.labels is None:
@@ -495,8 +502,6 @@ class UNetMethod(Method):
         return resize_image(x, self._work_shape(image.shape[:2]))
 
     def _work_target(self, s: Sample, shape: tuple[int, int]) -> np.ndarray:
-        from ._targets import instance_targets
-
         if self.config["mode"] == "semantic":
             return resize_nearest(s.semantic, shape).astype(np.int64)
         lab = resize_nearest(s.labels, shape)
@@ -504,8 +509,8 @@ class UNetMethod(Method):
         return instance_targets(lab, dict(s.classes) if (k > 1 and s.classes is not None) else None, k)
 
     def _work_probs(self, image: np.ndarray) -> np.ndarray:
-        from ._model import fused_for_inference
-        from ._tiling import predict_tiled
+        from ._model import fused_for_inference  # lazy: pulls torch
+        from ._tiling import predict_tiled  # lazy: pulls torch
 
         if self._inference_model is None:
             self._inference_model = fused_for_inference(self.model)
@@ -544,8 +549,6 @@ class UNetMethod(Method):
     # --------------------------------------------------------------- predict
     def predict(self, image: np.ndarray) -> np.ndarray:
         """Instance labels (or pixel classes for a semantic dataset) of a ``(Y, X, C)`` image."""
-        from ._postprocess import instances_from_probs
-
         probs = self.predict_probs(image)
         if self.config["mode"] == "semantic":
             return probs.argmax(axis=0).astype(np.int32)
@@ -555,16 +558,12 @@ class UNetMethod(Method):
 
     def predict_classes(self, image: np.ndarray, labels: np.ndarray) -> dict[int, int] | None:
         """Class of each object (highest mean class probability), or None without classes."""
-        from ._postprocess import object_classes
-
         if self.config.get("mode") != "instance" or self.config.get("n_object_classes", 1) < 2:
             return None
         return object_classes(self.predict_probs(image), labels)
 
     def predict_scores(self, image: np.ndarray, labels: np.ndarray) -> dict[int, float] | None:
         """Mean foreground probability of each object (None for semantic outputs)."""
-        from ._postprocess import object_scores
-
         if self.config.get("mode") != "instance":
             return None
         return object_scores(self.predict_probs(image), labels)
@@ -585,7 +584,7 @@ class UNetMethod(Method):
 
     def _load_state(self, path: Path) -> None:
         torch = _torch()
-        from ._model import UNet
+        from ._model import UNet  # lazy: pulls torch
 
         try:
             state = json.loads((path / "unet.json").read_text())

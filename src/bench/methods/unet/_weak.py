@@ -8,6 +8,7 @@ import re
 import time
 from typing import Any, Sequence
 
+from ...data.box_labels import MAKERS
 from ...data.sample import Sample
 
 __all__ = ["parse_labels_spec", "weak_training_samples"]
@@ -28,8 +29,6 @@ def parse_labels_spec(spec: str) -> tuple[str, str | None]:
     >>> parse_labels_spec("boxes:ellipse")
     ('boxes', 'ellipse')
     """
-    from ...data.box_labels import MAKERS
-
     if spec == "truth":
         return "truth", None
     b = _BOXES_RE.match(spec)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
 from .._shared import NORM_PERCENTILES, fit_mode, normalize, percentile_range, resize_image, resize_nearest
+from .._shared.box_supervision import box_labels_hint, box_supervised_samples, box_supervision_skip
 from ...curves import CurveRecorder, checkpoint_steps
 from ..base import Method, MissingDependencyError, image_digest
 from ._postprocess import (
@@ -267,11 +268,7 @@ class UNetMethod(Method):
     def skip(self, info: DatasetInfo) -> str | None:
         kind, weak_id = parse_labels_spec(self.params.labels)
         if kind == "boxes":
-            from .._shared.box_supervision import box_supervision_skip
-
             return self.dependency_reason() or box_supervision_skip(weak_id, info, self.tasks)
-        from .._shared.box_supervision import box_labels_hint
-
         reason = box_labels_hint(super().skip(info), info)
         if reason is not None:
             return reason
@@ -321,8 +318,6 @@ class UNetMethod(Method):
         if kind == "truth":
             fit_train = list(train)
         elif kind == "boxes":
-            from .._shared.box_supervision import box_supervised_samples
-
             fit_train, tune_val, weak_info = box_supervised_samples(train, val, weak_id)
             weak_info = {"kind": "boxes", **weak_info}
         else:

@@ -1,6 +1,6 @@
 """Time to segment one 2048 x 2048 field, per method, after a real fit on synth-lyso.
 
-    python benchmark/perf/field2048.py --methods isodata_watershed hough unet7x16
+    python benchmark/perf/field2048.py --methods isodata_watershed hough unet7x16 "unet[depth=5,features=16]"
     python benchmark/perf/field2048.py --methods unet7x16 --profile quick --repeats 2
     python benchmark/perf/field2048.py --engines                  # U-Net inference choices
     python benchmark/perf/field2048.py --engines --size 1024 --nets 5x16   # shorter

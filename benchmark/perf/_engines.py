@@ -131,7 +131,7 @@ def compare_engines(nets: list[str], *, size: int = 2048, repeats: int = 2, comp
                   f"| {diff:.1e} | {note} |", flush=True)
         g = rows[-len(choices)]["gflop"]
         print(f"| {spec} | eager, 1 thread | {one_thread:.2f} | {g:.0f} | {g / one_thread:.1f} | "
-              f"{g / one_thread / peak:.0%} of the {threads}-thread peak | 0 | |")
+              f"{g * 1e9 / one_thread / peak:.0%} of the {threads}-thread peak | 0 | |")
         for k, v in notes.items():
             print(f"| {spec} | {k} | – | – | – | – | – | {v} |")
     return rows

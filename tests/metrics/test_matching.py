@@ -386,6 +386,79 @@ def test_dataset_identical_to_stardist_matching_dataset(gowt1_masks, lab, by_ima
     assert_same_as_stardist(ours, theirs)
 
 
+def _puncta_field(shape, n, rng):
+    """`n` discs of radius 1.5-4.5 px on a grid of 16 px cells, and a noisy prediction
+    (shifted, grown or shrunk, some dropped, some spurious, labels shuffled)."""
+    gy, gx = shape[0] // 16, shape[1] // 16
+    cells = rng.choice(gy * gx, size=n, replace=False)
+    yy, xx = np.mgrid[: shape[0], : shape[1]]
+    y_true = np.zeros(shape, np.int32)
+    y_pred = np.zeros(shape, np.int32)
+    pred_ids = rng.permutation(np.arange(1, 2 * n + 1)) * 3
+    for k, c in enumerate(cells):
+        cy, cx = (c // gx) * 16 + 8, (c % gx) * 16 + 8
+        r = rng.uniform(1.5, 4.5)
+        win = (slice(cy - 7, cy + 8), slice(cx - 7, cx + 8))
+        d2 = (yy[win] - cy) ** 2 + (xx[win] - cx) ** 2
+        y_true[win][d2 <= r**2] = k + 1
+        u = rng.random()
+        if u < 0.05:
+            continue  # dropped
+        sy, sx = rng.integers(-1, 2, 2)
+        rp = max(r + rng.choice([-1.0, 0.0, 1.0]), 1.0)
+        d2p = (yy[win] - cy - sy) ** 2 + (xx[win] - cx - sx) ** 2
+        y_pred[win][d2p <= rp**2] = pred_ids[k]
+        if u > 0.95:  # split: the left half gets its own label
+            y_pred[win][(d2p <= rp**2) & (xx[win] < cx + sx)] = pred_ids[n + k]
+    return y_true, y_pred
+
+
+def test_blockwise_first_pass_equals_one_block(monkeypatch, lab):
+    """The first pass reads the images in blocks of ``_CHUNK`` pixels: any block size,
+    one that cuts objects and rows included, gives the same overlap table."""
+    from bench.metrics import _overlap
+
+    rng = np.random.default_rng(11)
+    for shape, n in (((61, 47), 30), ((128, 128), 80)):
+        y_true = lab.blob_labels(shape, n, rng)
+        y_pred = lab.split_labels(lab.shift_labels(y_true, 1, 1), rng)
+        monkeypatch.setattr(_overlap, "_CHUNK", 1 << 30)
+        whole = _overlap.label_overlap(y_true, y_pred)
+        for chunk in (1, 7, 37, 1000):
+            monkeypatch.setattr(_overlap, "_CHUNK", chunk)
+            part = _overlap.label_overlap(y_true, y_pred)
+            for field in ("true_ids", "pred_ids", "true_area", "pred_area", "ti", "pj", "intersection"):
+                assert np.array_equal(getattr(part, field), getattr(whole, field)), (shape, chunk, field)
+
+
+def test_negative_label_in_a_late_block_is_refused(monkeypatch):
+    from bench.metrics import _overlap
+
+    monkeypatch.setattr(_overlap, "_CHUNK", 8)
+    y_true = np.zeros((6, 6), np.int32)
+    y_pred = np.zeros((6, 6), np.int32)
+    y_true[0, 0] = 1
+    y_pred[5, 5] = -4  # background in y_true there: found through y_pred's foreground
+    with pytest.raises(ValueError, match=r"`y_pred` \(shape \(6, 6\)\) must not hold negative labels, found -4"):
+        match_instances(y_true, y_pred)
+    with pytest.raises(ValueError, match=r"`y_true` .* negative labels, found -2"):
+        match_instances(np.where(y_pred < 0, -2, 0), np.zeros((6, 6), np.int64))
+
+
+def test_puncta_field_2048_identical_to_stardist():
+    """A 2048 x 2048 field with 2,000 puncta (the size of the speed benchmark): many
+    blocks of the first pass, label values far from consecutive."""
+    sd = _stardist()
+    y_true, y_pred = _puncta_field((2048, 2048), 2000, np.random.default_rng(5))
+    thresholds = [0.1, 0.3, 0.5, 0.7, 0.9]
+    for criterion in CRITERIA:
+        assert_same_as_stardist(
+            match_instances(y_true, y_pred, iou_threshold=thresholds, criterion=criterion),
+            sd.matching(y_true, y_pred, thresh=thresholds, criterion=criterion),
+            context=criterion,
+        )
+
+
 # ------------------------------------------------------------ hypothesis properties
 
 label_images = hnp.arrays(

@@ -18,6 +18,7 @@ from ..paths import repo_root
 from .cards import render_dataset_pages
 from .experiments import render_experiments
 from .facts import book_facts, load_configs, metrics_speed_page, substitute
+from .scaling import SCALING_PAGE, scaling_page
 from .intro import render_intro, render_methods_table
 from .leaderboards import render_leaderboards
 from .mathjax import vendor_mathjax
@@ -250,6 +251,7 @@ def stage_book(
                 else:
                     st.copy(p, rel)
     st.write_text("book/_generated/metrics_speed.md", metrics_speed_page(root))
+    st.write_text(SCALING_PAGE, scaling_page(root, st))
     if not (root / "book" / "metrics.md").is_file():
         logger.warning("book/metrics.md is missing: the metrics chapter says so")
         st.write_text("book/metrics.md", "# Metrics\n\n```{warning}\nThe metrics chapter (`book/metrics.md`) is "

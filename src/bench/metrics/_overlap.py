@@ -16,6 +16,8 @@ __all__ = ["Overlap", "label_overlap", "pair_scores"]
 # Labels up to this value are indexed with a lookup table (bincount); larger
 # label values go through np.unique (a sort), which is slower but unbounded.
 _LUT_MAX_LABEL = 1 << 24
+# Pixels per block of the first pass over the images (a 256 KiB mask: stays in cache).
+_CHUNK = 1 << 18
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,43 +54,64 @@ class Overlap:
         return int(self.pred_ids.size)
 
 
+def _foreground(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Values of the 1-d arrays `t` and `p` at the pixels where either is non-zero, in
+    raster order.
+
+    The images are read in blocks of ``_CHUNK`` pixels so that the temporary mask
+    stays in the processor cache and no image-sized temporary is allocated: on a
+    2048 x 2048 field of puncta this one pass is most of the time of a matching.
+    """
+    if t.size <= _CHUNK:
+        idx = np.flatnonzero(np.logical_or(t, p))
+        return t[idx], p[idx]
+    buf = np.empty(_CHUNK, dtype=bool)
+    ts, ps = [], []
+    for start in range(0, t.size, _CHUNK):
+        a, b = t[start : start + _CHUNK], p[start : start + _CHUNK]
+        idx = np.flatnonzero(np.logical_or(a, b, out=buf[: a.size]))
+        ts.append(a[idx])
+        ps.append(b[idx])
+    return np.concatenate(ts), np.concatenate(ps)
+
+
 def _index_labels(values: np.ndarray):
-    """Present labels of `values` (1-d, all > 0), their pixel counts, and a mapper from
-    label values to 0-based indices into the returned ids."""
-    if values.size == 0:
+    """Present labels of `values` (1-d, >= 0; 0 is background), their pixel counts, and a
+    mapper from label values (> 0) to 0-based indices into the returned ids."""
+    top = int(values.max()) if values.size else 0
+    if top == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, lambda v: np.zeros(len(v), dtype=np.int64)
-    top = int(values.max())
     if top <= _LUT_MAX_LABEL:
         counts = np.bincount(values.astype(np.intp, copy=False))
+        counts[0] = 0
         ids = np.flatnonzero(counts)
         areas = counts[ids].astype(np.int64, copy=False)
         lut = np.zeros(top + 1, dtype=np.int64)
         lut[ids] = np.arange(ids.size)
         return ids.astype(np.int64, copy=False), areas, lambda v: lut[v]
-    ids, areas = np.unique(values, return_counts=True)
+    ids, areas = np.unique(values[values != 0], return_counts=True)
     return ids, areas.astype(np.int64, copy=False), lambda v: np.searchsorted(ids, v).astype(np.int64, copy=False)
 
 
-def label_overlap(y_true: np.ndarray, y_pred: np.ndarray) -> Overlap:
-    """Sparse overlap table of two validated label images of the same shape."""
-    t = y_true.ravel()
-    p = y_pred.ravel()
-    # keep only the pixels that are foreground in either image (unless that is most)
-    fg = np.logical_or(t, p)
-    if np.count_nonzero(fg) < t.size // 2:
-        idx = np.flatnonzero(fg)
-        t = t[idx]
-        p = p[idx]
-    del fg
-    nz_t = t != 0
-    nz_p = p != 0
-    true_ids, true_area, map_t = _index_labels(t[nz_t])
-    pred_ids, pred_area, map_p = _index_labels(p[nz_p])
-    both = np.logical_and(nz_t, nz_p, out=nz_t)
-    if np.count_nonzero(both) < both.size:
-        t = t[both]
-        p = p[both]
+def label_overlap(y_true: np.ndarray, y_pred: np.ndarray, *, names: tuple[str, str] = ("y_true", "y_pred")) -> Overlap:
+    """Sparse overlap table of two integer label images of the same shape.
+
+    Negative labels raise ``ValueError`` naming the image (`names`); the check runs
+    on the foreground pixels only, which hold every non-zero label, so callers need
+    not scan the images a second time for it.
+    """
+    t, p = _foreground(y_true.ravel(), y_pred.ravel())
+    for values, name, image in ((t, names[0], y_true), (p, names[1], y_pred)):
+        if values.size and np.issubdtype(values.dtype, np.signedinteger):
+            low = values.min()
+            if low < 0:
+                raise ValueError(f"`{name}` (shape {image.shape}) must not hold negative labels, found {int(low)}")
+    true_ids, true_area, map_t = _index_labels(t)
+    pred_ids, pred_area, map_p = _index_labels(p)
+    both = np.logical_and(t, p)
+    t = t[both]
+    p = p[both]
     n_pred = max(pred_ids.size, 1)
     key = map_t(t)
     key *= n_pred

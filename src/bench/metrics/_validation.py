@@ -28,7 +28,7 @@ __all__ = [
 CRITERIA = ("iou", "iot", "iop")
 
 
-def check_label_image(y, name: str) -> np.ndarray:
+def check_label_image(y, name: str, *, check_sign: bool = True) -> np.ndarray:
     """Return `y` as an integer ndarray of non-negative labels, or raise.
 
     Parameters
@@ -37,6 +37,10 @@ def check_label_image(y, name: str) -> np.ndarray:
         Candidate label image (0 = background).
     name : str
         Argument name used in error messages.
+    check_sign : bool, optional
+        Scan `y` for negative labels. Callers that pass `y` on to
+        :func:`bench.metrics._overlap.label_overlap`, which checks the signs on the
+        foreground pixels only, skip this second scan of the image.
 
     Returns
     -------
@@ -60,7 +64,7 @@ def check_label_image(y, name: str) -> np.ndarray:
         )
     if y.ndim == 0:
         raise ValueError(f"`{name}` must be an image with at least one axis, got a 0-d array")
-    if y.size and np.issubdtype(y.dtype, np.signedinteger):
+    if check_sign and y.size and np.issubdtype(y.dtype, np.signedinteger):
         low = y.min()
         if low < 0:
             raise ValueError(f"`{name}` (shape {y.shape}) must not hold negative labels, found {int(low)}")

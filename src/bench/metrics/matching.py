@@ -330,11 +330,12 @@ def _solve_component(ti: np.ndarray, pj: np.ndarray, cand: np.ndarray, tie: np.n
 
 
 def _prepare(y_true, y_pred, criterion) -> tuple[_Matcher, Overlap]:
-    y_true = check_label_image(y_true, "y_true")
-    y_pred = check_label_image(y_pred, "y_pred")
+    # the signs are checked by label_overlap, on the foreground pixels only
+    y_true = check_label_image(y_true, "y_true", check_sign=False)
+    y_pred = check_label_image(y_pred, "y_pred", check_sign=False)
     check_same_shape(y_true, "y_true", y_pred, "y_pred")
     check_criterion(criterion)
-    overlap = label_overlap(y_true, y_pred)
+    overlap = label_overlap(y_true, y_pred, names=("y_true", "y_pred"))
     return _Matcher.from_overlap(overlap, criterion), overlap
 
 

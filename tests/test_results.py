@@ -12,20 +12,8 @@ import pytest
 from bench.data import DatasetInfo, Sample
 from bench.leaderboard import COLUMNS, format_leaderboard, leaderboard
 from bench.methods import Prediction
-from bench.results import (
-    CELL_FIELDS,
-    KEY_COLUMNS,
-    ap_sweep,
-    bootstrap_scores,
-    classification_scores,
-    latest_run,
-    list_runs,
-    load_run,
-    match_scores,
-    readout_errors,
-    semantic_scores,
-    write_json,
-)
+from bench.results import CELL_FIELDS, KEY_COLUMNS, latest_run, list_runs, load_run, write_json
+from bench.aggregate import ap_sweep, bootstrap_scores, classification_scores, match_scores, readout_errors, semantic_scores
 from bench.runner import save_external
 from bench.scoring import TABLES, score_predictions
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from .results import match_scores
+from .aggregate import match_scores
 
 __all__ = ["VERDICTS", "VERDICT_RULE", "ClaimVerdict", "claim_verdict", "per_image_scores"]
 

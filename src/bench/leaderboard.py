@@ -5,7 +5,7 @@
 >>> run = load_run()                                         # doctest: +SKIP
 >>> print(format_leaderboard(leaderboard(run, dataset="nih3t3")))  # doctest: +SKIP
 
-The table is computed from the raw counts of the run (:func:`bench.results.summarize`),
+The table is computed from the raw counts of the run (:func:`bench.aggregate.summarize`),
 never hand-edited. Columns (:data:`COLUMNS`): ``rank``, ``dataset``, ``task``,
 ``method_id``, ``status`` (``ok`` / ``skipped`` / ``failed`` / ``timeout``),
 ``score`` (the task's primary score: F1 at IoU 0.5 for ``instance`` and
@@ -28,7 +28,9 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .results import RunResults, load_run, summarize
+from .results import RunResults, load_run
+
+from .aggregate import summarize
 
 __all__ = ["COLUMNS", "SHORT_COLUMNS", "FORMATS", "leaderboard", "format_leaderboard"]
 

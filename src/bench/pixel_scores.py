@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics.pixel import PixelCounts, cellular_scores
-from .results import GROUP, _groups
+from .aggregate import GROUP, _groups
 
 __all__ = ["PIXEL_SCORES", "pixel_scores"]
 

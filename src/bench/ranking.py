@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .metrics import RankBootstrap, SignificanceMap, rank_bootstrap, significance_map
-from .results import RunResults, _close
+from .results import RunResults
+from .aggregate import _close
 
 __all__ = ["RankUncertainty", "rank_uncertainty"]
 

@@ -58,7 +58,7 @@ from .data.sample import DatasetInfo, Sample
 from .methods.base import Prediction
 from .metrics.pixel import bf_tolerance, pixel_counts
 from .protocol import AP_THRESHOLDS, CLASSIFICATION_IOU, F1_THRESHOLDS, TABLE_COLUMNS, TABLES, THRESHOLDS
-from .results import summarize_tables
+from .aggregate import summarize_tables
 
 __all__ = [
     "THRESHOLDS",
@@ -101,7 +101,7 @@ class Scores:
     def summary(self) -> pd.DataFrame:
         """A one-line-per-task overview (pooled over images), for notebooks.
 
-        See :func:`bench.results.summarize_tables` for the definitions.
+        See :func:`bench.aggregate.summarize_tables` for the definitions.
         """
         return summarize_tables(self.tables)
 

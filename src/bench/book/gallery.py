@@ -10,7 +10,7 @@ import numpy as np
 import tifffile
 
 from ..data import UnknownDatasetError, get_dataset
-from ..results import match_scores, semantic_scores
+from ..aggregate import match_scores, semantic_scores
 from ..viz import MATCH_COLORS, figure_png, overlay
 from .markup import finite, score_name, short, slug, swatch
 from .staging import Context, ok_points, rows_of

@@ -7,7 +7,7 @@ import html
 from ..progress import progress_bar
 
 from ..data import UnknownDatasetError, get_dataset
-from ..results import ap_sweep, classification_scores, semantic_scores
+from ..aggregate import ap_sweep, classification_scores, semantic_scores
 from .downloads import run_archive, tidy_table_links
 from .figures import (budget_figure, budget_series, cost_figure, distribution_figure, overview_pareto, per_class_figure, png_width, rank_figures,
                       sweep_figure)
@@ -267,7 +267,7 @@ def split_of(ctx: Context, name: str) -> str:
 
 
 def semantic_long(ctx: Context, name: str, info):
-    """Per-method, per-class IoU (:func:`bench.results.semantic_scores`), or None."""
+    """Per-method, per-class IoU (:func:`bench.aggregate.semantic_scores`), or None."""
     df = rows_of(ctx, "semantic", name)
     if not len(df):
         return None
@@ -276,7 +276,7 @@ def semantic_long(ctx: Context, name: str, info):
 
 
 def classification_long(ctx: Context, name: str, info):
-    """Per-method, per-class one-vs-rest scores (:func:`bench.results.classification_scores`), or None."""
+    """Per-method, per-class one-vs-rest scores (:func:`bench.aggregate.classification_scores`), or None."""
     df = rows_of(ctx, "classification", name)
     if not len(df):
         return None

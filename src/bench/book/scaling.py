@@ -8,6 +8,8 @@ import csv
 import math
 from pathlib import Path
 
+from ..viz import figure_png
+
 __all__ = ["SCALING", "SCALING_PAGE", "loaded", "read_scaling", "fit_exponent", "exponents", "scaling_figure",
            "scaling_page"]
 
@@ -143,8 +145,6 @@ def scaling_page(root: str | Path, stage=None) -> str:
     rows = read_scaling(path)
     time_col = "cpu_seconds" if loaded(rows) else "seconds"
     if stage is not None:
-        from ..viz import figure_png
-
         stage.write_bytes(SCALING_FIGURE, figure_png(scaling_figure(rows, time_col)))
     out = head + [f"![Predict time, predict memory and fit time against size, log-log]"
                   f"({Path(SCALING_FIGURE).name})", "",

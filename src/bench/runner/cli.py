@@ -17,7 +17,8 @@ import sys
 from pathlib import Path
 
 from ..leaderboard import SHORT_COLUMNS, format_leaderboard, leaderboard
-from ..results import load_run, read_cell, runs_root, summarize_tables, write_json
+from ..results import load_run, read_cell, runs_root, write_json
+from ..aggregate import summarize_tables
 from ..text_table import format_table
 from .config import load_config
 from .external import save_external, score_folder

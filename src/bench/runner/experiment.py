@@ -27,7 +27,8 @@ import pandas as pd
 
 from ..data import Sample, get_dataset
 from ..methods import Method, Prediction, get_method, parse_method_id
-from ..results import match_scores, semantic_scores, write_json, write_table
+from ..results import write_json, write_table
+from ..aggregate import match_scores, semantic_scores
 from ..scoring import Scores, score_predictions, tasks_scored
 from ..progress import progress_bar
 from ..splits import iter_split, load_fit_data, load_test_images, load_test_truth

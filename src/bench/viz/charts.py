@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..results import ap_sweep, match_scores
+from ..aggregate import ap_sweep, match_scores
 from ..scoring import THRESHOLDS
 from ._axes import subplots
 
@@ -153,8 +153,8 @@ def per_class_bars(
     Parameters
     ----------
     df : DataFrame
-        From :func:`bench.results.semantic_scores` (``iou``) or
-        :func:`bench.results.classification_scores` (``accuracy``), with a
+        From :func:`bench.aggregate.semantic_scores` (``iou``) or
+        :func:`bench.aggregate.classification_scores` (``accuracy``), with a
         ``class_name`` column.
     value : str, optional
         Column to plot (default ``iou`` if present, else ``accuracy``).

@@ -67,3 +67,31 @@ def test_help_imports_no_command_module():
             "print(sorted(m for m in sys.modules if m.startswith('bench')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert eval(out) == ["bench", "bench.cli", "bench.text_table"]
+
+
+def test_data_fetch_works_without_the_notebook_and_book_extras(tmp_path):
+    """`bench data fetch` is what a base install (and the Colab setup cell, before any extra
+    is in place) runs: it must not need nbformat, papermill or jupyter-book. The Colab
+    emulation found `bench data fetch` failing on `import nbformat` when the CLI imported the
+    book to register its command."""
+    import socket
+
+    with socket.socket() as s:  # a port with nobody listening: the download must fail there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    code = (
+        "import sys\n"
+        "for m in ('nbformat', 'papermill', 'jupyter_book', 'nbclient', 'jupytext'):\n"
+        "    sys.modules[m] = None  # importing any of them raises ImportError\n"
+        "from bench.cli import main\n"
+        f"rc = main(['data', 'fetch', 'nih3t3', '--no-progress', '--dest', {str(tmp_path / 'd')!r},\n"
+        f"           '--base-url', 'http://127.0.0.1:{port}/'])\n"
+        "print('rc', rc, sorted(m for m in sys.modules if m.startswith(('bench.book', 'bench.runner'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    text = out.stdout + out.stderr
+    assert "ImportError" not in text and "ModuleNotFoundError" not in text, text[-2000:]
+    assert "127.0.0.1" in text, text[-2000:]  # it got as far as the download, which failed there
+    if "rc " in out.stdout:
+        assert out.stdout.split("rc ", 1)[1].split()[0] != "0"
+        assert "[]" in out.stdout, out.stdout  # neither the book nor the runner was imported

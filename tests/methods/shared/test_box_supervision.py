@@ -60,7 +60,7 @@ def test_bad_labels_name_the_argument(name, spec):
 
 @pytest.mark.parametrize("spec", ["boxes:", "boxes:circle", "boxes:ellipse,box"])
 def test_unet_bad_box_labels_name_the_argument(spec):
-    with pytest.raises(ValueError, match=r"parameter `labels` must be 'boxes:<maker>'"):
+    with pytest.raises(ValueError, match=r"unet: parameter `labels` must be 'truth' or 'boxes:<maker>'"):
         get_method("unet", labels=spec)
 
 

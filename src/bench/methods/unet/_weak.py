@@ -8,13 +8,12 @@ import re
 import time
 from typing import Any, Sequence
 
-from ...data.box_labels import MAKERS
 from ...data.sample import Sample
+from .._shared.box_supervision import BOXES_PREFIX, parse_box_labels
 
 __all__ = ["parse_labels_spec", "weak_training_samples"]
 
 _LABELS_RE = re.compile(r"^(?P<kind>weak|weak-untuned):(?P<method>[A-Za-z0-9_\-]+(?:\[[^\[\],]*\])?)$")
-_BOXES_RE = re.compile(r"^boxes:(?P<maker>[a-z]+)$")
 
 
 def parse_labels_spec(spec: str) -> tuple[str, str | None]:
@@ -31,13 +30,8 @@ def parse_labels_spec(spec: str) -> tuple[str, str | None]:
     """
     if spec == "truth":
         return "truth", None
-    b = _BOXES_RE.match(spec)
-    if spec.startswith("boxes:"):
-        if b is None or b["maker"] not in MAKERS:
-            raise ValueError(
-                f"parameter `labels` must be 'boxes:<maker>' with maker one of {MAKERS}, got {spec!r}"
-            )
-        return "boxes", b["maker"]
+    if spec.startswith(BOXES_PREFIX):
+        return "boxes", parse_box_labels(spec, who="unet")
     m = _LABELS_RE.match(spec)
     if m is None:
         raise ValueError(

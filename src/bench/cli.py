@@ -96,6 +96,10 @@ def _configure_run(p: argparse.ArgumentParser) -> None:
     p.add_argument("--shard", default=None, metavar="K/N",
                    help="run only the K-th of N parts of the configuration (balanced by estimated time; "
                         "the run folder gets the suffix -shardKofN; put them together with `bench merge`)")
+    p.add_argument("--only", action="append", default=None, metavar="PATTERN",
+                   help="run only the cells whose id (DATASET__METHOD__seedN, as --dry-run lists them) matches "
+                        "this shell pattern, e.g. 'synth-lyso__unet*'; repeatable; the run folder and its cache "
+                        "are the whole configuration's, so later runs reuse these cells")
     p.add_argument("--dry-run", action="store_true",
                    help="list the cells and whether they are cached, and the estimated wall time of each shard; "
                         "run nothing")

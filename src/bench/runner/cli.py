@@ -23,7 +23,7 @@ from ..text_table import format_table
 from .config import load_config
 from .external import save_external, score_folder
 from .merge import merge_runs
-from .run import cell_id, default_run_id, plan_estimates, plan_run, plan_tutorials, run_config
+from .run import cell_id, default_run_id, select_cells, plan_estimates, plan_run, plan_tutorials, run_config
 from .shard import PRIOR_SECONDS, Shard, TUTORIAL_PREFIX, partition, shard_summary
 
 __all__ = ["run", "merge", "score", "print_leaderboard"]
@@ -60,7 +60,11 @@ def run(args) -> int:
             retry_failed=args.retry_failed,
             progress=not args.no_progress,
             shard=shard,
+            only=args.only,
         )
+    except ValueError as exc:
+        print(f"bench run: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt as exc:
         reason = f" ({exc})" if str(exc) else ""
         print(f"bench run: interrupted{reason}; finished cells are kept, running ones were stopped. "
@@ -84,6 +88,11 @@ def _dry_run(config, args, shard, jobs: int) -> None:
     assignment = partition(estimates, count)
     if shard is not None:
         cells = [c for c in cells if assignment[c.cell_id] == shard.index]
+    if getattr(args, "only", None):
+        cells = select_cells(cells, args.only)
+        keep = {c.cell_id for c in cells}
+        estimates = {k: v for k, v in estimates.items() if k in keep}
+        assignment = {k: v for k, v in assignment.items() if k in keep}
     root = Path(args.root) if args.root else runs_root()
     run_dir = root / (args.run_id or default_run_id(config) + (shard.suffix if shard is not None else ""))
     rows = []

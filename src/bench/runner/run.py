@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import contextlib
+import fnmatch
 import fcntl
 import hashlib
 import json
@@ -38,7 +39,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..results import STATUSES, read_cell, runs_root, write_json
 from .config import RunConfig
@@ -52,7 +53,7 @@ from ..splits import get_split
 from .experiment import make_method
 from .notebooks import method_notebook, notebook_json, notebook_meta, notebooks_dir
 
-__all__ = ["PlannedCell", "RunReport", "plan_run", "plan_tutorials", "plan_estimates", "estimate_shards",
+__all__ = ["PlannedCell", "RunReport", "plan_run", "select_cells", "plan_tutorials", "plan_estimates", "estimate_shards",
            "run_config", "cell_id", "default_run_id", "EXECUTORS"]
 
 logger = logging.getLogger(__name__)
@@ -287,6 +288,30 @@ def estimate_shards(config: RunConfig, count: int = 1, *, jobs: int = 1) -> tupl
     return shard_summary(estimates, assignment, count, jobs), assignment
 
 
+def select_cells(cells: Sequence[PlannedCell], patterns: Sequence[str]) -> list[PlannedCell]:
+    """The `cells` whose id matches one of the shell `patterns` (:func:`fnmatch.fnmatchcase`).
+
+    Raises
+    ------
+    ValueError
+        If `patterns` is a bare string, or a pattern matches no cell (a typo would
+        otherwise run nothing and say nothing); the message lists a few cell ids.
+
+    >>> from types import SimpleNamespace as C
+    >>> cells = [C(cell_id="synth-lyso__unet7x16__seed0"), C(cell_id="nih3t3__stardist__seed0")]
+    >>> [c.cell_id for c in select_cells(cells, ["synth-lyso__*"])]
+    ['synth-lyso__unet7x16__seed0']
+    """
+    if isinstance(patterns, str):
+        raise ValueError(f"`only` must be a list of patterns, got the string {patterns!r}")
+    ids = [c.cell_id for c in cells]
+    for p in patterns:
+        if not any(fnmatch.fnmatchcase(i, p) for i in ids):
+            raise ValueError(f"--only {p!r} matches no cell of this configuration; cell ids look like "
+                             + ", ".join(ids[:3]) + " (bench run CONFIG --dry-run lists them all)")
+    return [c for c in cells if any(fnmatch.fnmatchcase(c.cell_id, p) for p in patterns)]
+
+
 def _describe(c: PlannedCell) -> dict:
     src = c.spec.base_record() if c.spec is not None else c.record
     return {k: src.get(k) for k in ("method_id", "method", "dataset", "seed", "split", "profile", "limit")}
@@ -507,6 +532,7 @@ def run_config(
     progress: bool = True,
     on_cell: Callable[[dict], None] | None = None,
     shard: Shard | None = None,
+    only: Sequence[str] | None = None,
 ) -> RunReport:
     """Run every cell of `config` that is not already done, and update the manifest.
 
@@ -538,6 +564,11 @@ def run_config(
         Run only this part of the configuration (:mod:`bench.runner.shard`); the run
         folder is then ``<default run id>-shard<K>of<N>`` and its manifest records the
         whole partition (``shard``), which ``bench merge`` checks.
+    only : sequence of str, optional
+        Shell patterns (:func:`select_cells`): run only the cells whose id matches one
+        of them, and no tutorial. The run folder stays the configuration's, and the
+        manifest keeps the cells of earlier invocations, so a configuration too long
+        for one sitting can be run in parts that add up to the whole.
 
     Returns
     -------
@@ -575,10 +606,14 @@ def run_config(
             shard_info = {"index": shard.index, "count": shard.count, "plan": plan}
             cells = [c for c in cells if assignment[c.cell_id] == shard.index]
             tutorials = [t for t in tutorials if assignment[TUTORIAL_PREFIX + t.cell_id] == shard.index]
+        if only:
+            selected = select_cells(cells, only)
         manifest_path = run_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
         invocation = {"started": now(), "finished": None, "executor": executor, "jobs": jobs,
                       "scheduler": scheduler, "executed": 0, "cached": 0}
+        if only:
+            invocation["only"] = list(only)
         manifest.update(
             run_id=run_id,
             config=config.to_dict(),
@@ -603,6 +638,8 @@ def run_config(
                     if (folder.existing(k) or {}).get("method") == "external"}  # added by `bench score --run`
         manifest["cells"] = {k: v for k, v in manifest.get("cells", {}).items() if k in planned | external}
         write_json(manifest_path, manifest)
+        if only:
+            cells, tutorials = selected, []
 
         report = RunReport(run_dir=run_dir, run_id=run_id)
         pending: list[CellSpec] = []
@@ -621,7 +658,8 @@ def run_config(
             else:
                 pending.append(c.spec)
         manifest["cells"].update(report.statuses)
-        manifest["tutorials"] = {t.cell_id: (manifest.get("tutorials") or {}).get(t.cell_id) for t in tutorials}
+        if not only:
+            manifest["tutorials"] = {t.cell_id: (manifest.get("tutorials") or {}).get(t.cell_id) for t in tutorials}
         for t in tutorials:
             old = folder.existing_tutorial(t.cell_id)
             if not force and old is not None and old.get("cache_key") == t.cache_key and (

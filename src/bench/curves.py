@@ -37,6 +37,8 @@ import pandas as pd
 __all__ = [
     "CURVE_COLUMNS",
     "CHECKPOINT_FRACTIONS",
+    "CI_CHECKPOINT_FRACTIONS",
+    "checkpoint_fractions",
     "LAST_FRACTION",
     "LOSS_FALL_SHARE",
     "F1_RISE",
@@ -55,6 +57,9 @@ __all__ = [
 CURVE_COLUMNS = ("step", "unit", "fraction", "train_loss", "val_loss", "val_f1")
 #: Where checkpoints are taken, as fractions of the budget: six evaluations.
 CHECKPOINT_FRACTIONS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+#: The ``ci`` profile's checkpoints: a test budget records its curve cheaply (three
+#: evaluations; each costs predictions on validation images, a large share of a tiny fit).
+CI_CHECKPOINT_FRACTIONS = (0.0, 0.5, 1.0)
 #: The tail of the budget the rule looks at.
 LAST_FRACTION = 0.2
 #: Under-trained if the validation loss fell by more than this share of its total
@@ -68,6 +73,15 @@ UNDERTRAINED_RULE = (
     f"loss still fell by more than {LOSS_FALL_SHARE:.0%} of its total fall since the first checkpoint, or the "
     f"validation F1 rose by more than {F1_RISE:g} between the last two checkpoints"
 )
+
+
+def checkpoint_fractions(profile: str) -> tuple[float, ...]:
+    """Where a fit at `profile` takes its checkpoints (:data:`CI_CHECKPOINT_FRACTIONS` for ``ci``).
+
+    >>> checkpoint_fractions("ci"), len(checkpoint_fractions("quick"))
+    ((0.0, 0.5, 1.0), 6)
+    """
+    return CI_CHECKPOINT_FRACTIONS if profile == "ci" else CHECKPOINT_FRACTIONS
 
 
 def checkpoint_steps(total: int, fractions: Sequence[float] = CHECKPOINT_FRACTIONS) -> list[int]:

@@ -203,16 +203,16 @@ def test_full_budgets_match_the_papers():
 
 
 def test_fit_records_a_learning_curve(trained):
-    from bench.curves import CHECKPOINT_FRACTIONS, CURVE_COLUMNS, checkpoint_steps
+    from bench.curves import CI_CHECKPOINT_FRACTIONS, CURVE_COLUMNS, checkpoint_steps
 
-    curve = trained.learning_curve.frame()
+    curve = trained.learning_curve.frame()  # a `ci` fit: the cheap curve (3 checkpoints)
     assert list(curve.columns) == list(CURVE_COLUMNS)
-    assert curve["step"].tolist() == checkpoint_steps(40) and len(curve) == len(CHECKPOINT_FRACTIONS)
-    assert curve["fraction"].tolist() == [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    assert curve["step"].tolist() == checkpoint_steps(40, CI_CHECKPOINT_FRACTIONS) == [0, 20, 40]
+    assert curve["fraction"].tolist() == [0.0, 0.5, 1.0]
     assert np.isnan(curve["train_loss"].iloc[0]) and np.isfinite(curve["train_loss"].iloc[1:]).all()
     # the mean training loss of each chunk is the mean of the recorded per-step losses
     loss = np.asarray(trained.history["loss"])
-    assert curve["train_loss"].iloc[1] == pytest.approx(loss[:8].mean(), rel=1e-4)
+    assert curve["train_loss"].iloc[1] == pytest.approx(loss[:20].mean(), rel=1e-4)
     assert np.isfinite(curve["val_loss"]).all() and curve["val_loss"].iloc[-1] < curve["val_loss"].iloc[0]
     assert curve["val_f1"].between(0, 1).all() and curve["val_f1"].iloc[-1] > curve["val_f1"].iloc[0]
     assert trained.learning_curve.overhead_s > 0

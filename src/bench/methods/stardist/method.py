@@ -67,7 +67,7 @@ from typing import Literal, Sequence
 import numpy as np
 
 from ...data.sample import DatasetInfo, Sample
-from ...curves import CurveRecorder, checkpoint_steps
+from ...curves import CurveRecorder, checkpoint_fractions, checkpoint_steps
 from ..base import Method, RemembersScoredObjects
 from .._shared.box_supervision import (
     box_labels_hint,
@@ -348,7 +348,7 @@ class StarDistMethod(RemembersScoredObjects, Method):
         model.callbacks.append(progress.callback(keras))
         self.learning_curve = CurveRecorder(total=budget.epochs, unit="epoch")
         model.callbacks.append(_curve_callback(keras, model, self.learning_curve, Xv[:CURVE_VAL_IMAGES],
-                                               Yv[:CURVE_VAL_IMAGES]))
+                                               Yv[:CURVE_VAL_IMAGES], checkpoint_fractions(self.params.profile)))
         t0 = time.perf_counter()
         try:
             with _quiet(), warnings.catch_warnings():
@@ -453,13 +453,13 @@ class StarDistMethod(RemembersScoredObjects, Method):
 CURVE_VAL_IMAGES = 4
 
 
-def _curve_callback(keras, model, recorder: CurveRecorder, Xv, Yv):
+def _curve_callback(keras, model, recorder: CurveRecorder, Xv, Yv, fractions):
     """A Keras callback filling `recorder`: training and validation loss after every epoch (Keras'
-    own ``loss`` / ``val_loss``), and at the epochs of :func:`bench.curves.checkpoint_steps` the pooled
+    own ``loss`` / ``val_loss``), and at the epochs of :func:`bench.curves.checkpoint_steps` (at `fractions`) the pooled
     F1 at IoU 0.5 of ``predict_instances`` (prob 0.5, NMS 0.4: fixed, not the tuned thresholds) on the
     first validation images (working scale). The F1 evaluations are timed into ``recorder.overhead_s``.
     """
-    marks = set(checkpoint_steps(recorder.total)) - {0}
+    marks = set(checkpoint_steps(recorder.total, fractions)) - {0}
 
     class _CB(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):

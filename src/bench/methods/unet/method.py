@@ -20,7 +20,7 @@ import numpy as np
 from ...data.sample import DatasetInfo, Sample
 from .._shared import NORM_PERCENTILES, fit_mode, normalize, percentile_range, resize_image, resize_nearest
 from .._shared.box_supervision import box_labels_hint, box_supervised_samples, box_supervision_skip
-from ...curves import CurveRecorder, checkpoint_steps
+from ...curves import CurveRecorder, checkpoint_fractions, checkpoint_steps
 from ..base import Method, MissingDependencyError, image_digest
 from ._postprocess import (
     CI_FG_GRID,
@@ -48,8 +48,10 @@ TARGET_DIAMETER = 32.0
 MIN_SCALE = 0.25
 #: Candidate smallest object sizes, times the 5th percentile of the training object areas.
 MIN_SIZE_FACTORS = (0.25, 0.5, 1.0)
-#: Validation images evaluated at each learning-curve checkpoint (the first ones).
+#: Validation images evaluated at each learning-curve checkpoint (the first ones);
+#: the ``ci`` profile (a test budget) evaluates :data:`CI_CURVE_VAL_IMAGES`.
 CURVE_VAL_IMAGES = 4
+CI_CURVE_VAL_IMAGES = 2
 
 @dataclass(frozen=True)
 class UNetParams:
@@ -392,7 +394,8 @@ class UNetMethod(Method):
         hist = train_loop(
             model, sampler, budget, loss=p.loss, weights=weights,
             augmentation=Augmentation() if p.augment else None, rng=rng, device=device,
-            desc=f"{self.label} train", checkpoints=checkpoint_steps(budget.iterations), on_checkpoint=on_checkpoint,
+            desc=f"{self.label} train", checkpoints=checkpoint_steps(budget.iterations, checkpoint_fractions(p.profile)),
+            on_checkpoint=on_checkpoint,
         )
         recorder.overhead_s = hist["checkpoint_seconds"]
         self.learning_curve = recorder
@@ -418,7 +421,7 @@ class UNetMethod(Method):
         """A :class:`~bench.curves.CurveRecorder` and the checkpoint callback of :func:`train_loop`.
 
         At each checkpoint the network predicts the first :data:`CURVE_VAL_IMAGES`
-        validation images (working scale): the validation loss is the training loss
+        (``ci``: :data:`CI_CURVE_VAL_IMAGES`) validation images (working scale): the validation loss is the training loss
         on them, the validation F1 (instance datasets) is the pooled F1 at IoU 0.5
         with fixed post-processing (fg 0.5, seed 0.5), not the tuned thresholds.
         """
@@ -429,7 +432,7 @@ class UNetMethod(Method):
         from ._training import generalised_dice_loss  # lazy: pulls torch
 
         recorder = CurveRecorder(total=total, unit="step")
-        val = list(samples)[:CURVE_VAL_IMAGES]
+        val = list(samples)[:CI_CURVE_VAL_IMAGES if self.params.profile == "ci" else CURVE_VAL_IMAGES]
         xs = [self._work_image(s.image) for s in val]
         ts = [self._work_target(s, x.shape[1:]) for s, x in zip(val, xs)]
         labs = ([resize_nearest(s.labels, x.shape[1:]) for s, x in zip(val, xs)]

@@ -47,8 +47,8 @@ def render_methods_table(ctx: Context) -> None:
              "| Method | Family | Tasks | Runs here | Reference |", "|---|---|---|---|---|"]
     for name in method_names():
         cls = method_class(name)
-        missing = cls.missing_dependencies()
-        here = "yes" if not missing else f"no: needs {', '.join(missing)}" + (f" (`bench[{cls.extra}]`)" if cls.extra else "")
+        reason = cls.dependency_reason()  # the runner's own words when it skips the method
+        here = "yes" if reason is None else "no: " + reason.replace("|", "/")
         ref = (cls.reference or "").replace("|", "/")
         label = f"`{name}`" if name == cls.name else f"`{name}` (preset of `{cls.name}`)"
         lines.append(f"| {label} | {method_kind(cls)} | {', '.join(cls.tasks)} | {here} | {ref} |")

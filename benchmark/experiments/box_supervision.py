@@ -10,6 +10,13 @@ box-supervision page reads, so the page never holds a hand-typed number::
     bench run benchmark/configs/boxes_cellular.yaml --jobs 1
     PYTHONPATH=src python benchmark/experiments/box_supervision.py boxes-112ba70e boxes-cellular-cee6c7a8
 
+``--update`` keeps the rows already in the CSV and replaces those of the same (dataset,
+method) with the new runs' (for runs made at different times, on different machines);
+``--datasets`` takes only those datasets of the runs (e.g. the cellular-boxes cells of a
+``deep.yaml`` run)::
+
+    python benchmark/experiments/box_supervision.py deep-33f70f64 --datasets cellular-boxes --update
+
 Scores are the leaderboard's: object F1 at IoU >= 0.5 of the instances (masks on
 synth-cells, boxes on ``cellular-boxes``, where predicted instances become boxes), pooled
 over the test images, and the mean absolute count error per image (``count_mae``).
@@ -70,8 +77,19 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("runs", nargs="+", help="run ids (folders of benchmark/runs) or run folders")
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--datasets", nargs="+", default=None, metavar="NAME", help="only these datasets of the runs")
+    ap.add_argument("--update", action="store_true",
+                    help="keep the CSV's rows, replacing those of the same (dataset, method_id)")
     args = ap.parse_args(argv)
-    rows = [r for run in args.runs for r in rows_of(run)]
+    rows = [r for run in args.runs for r in rows_of(run)
+            if args.datasets is None or r["dataset"] in args.datasets]
+    if args.datasets is not None and not rows:
+        ap.error(f"--datasets {' '.join(args.datasets)}: no leaderboard row of the runs {args.runs} is on them")
+    if args.update and args.out.is_file():
+        new = {(r["dataset"], r["method_id"]) for r in rows}
+        with args.out.open(newline="") as f:
+            old = [r for r in csv.DictReader(f) if (r["dataset"], r["method_id"]) not in new]
+        rows = old + rows
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=COLUMNS)

@@ -27,6 +27,7 @@ from .progress import progress_bar
 
 from .data import DataError, Sample, get_dataset
 from .data.base import Dataset
+from .data.sample_cache import load_sample
 from .paths import splits_dir
 
 __all__ = [
@@ -174,7 +175,7 @@ def iter_split(
             raise ValueError(f"`limit` must be >= 1, got {limit}")
         ids = ids[:limit]
     for sid in progress_bar(ids, desc=f"{dataset}/{split}", disable=not progress, leave=False):
-        yield ds.load(sid)
+        yield load_sample(ds, sid)  # through the run's sample cache under `bench run`
 
 
 def load_fit_data(

@@ -464,3 +464,34 @@ def test_only_runs_the_matching_cells_into_the_whole_configurations_run(testmeth
         run_config(cfg, root=tmp_path, progress=False, only=["nosuch*"])
     with pytest.raises(ValueError, match="a list of patterns"):
         run_config(cfg, root=tmp_path, progress=False, only="*")
+
+
+def test_the_local_executor_gives_every_cell_one_sample_cache_and_removes_it(tmp_path, monkeypatch):
+    import bench.runner.run as run_mod
+    from bench.data.sample_cache import SAMPLE_CACHE_ENV
+    from bench.runner.execute import _thread_env
+
+    seen = []
+
+    def fake_execute(spec, tmp, *, cancel=None, sample_cache=None):
+        seen.append(sample_cache)
+        (Path(sample_cache) / f"{spec.cell_id}.pkl").write_bytes(b"x")  # what a cell leaves there
+        return {"status": "ok"}
+
+    monkeypatch.setattr(run_mod, "execute_cell", fake_execute)
+    folder = run_mod._RunFolder(tmp_path)
+    try:
+        specs = [type("S", (), {"cell_id": f"c{i}", "kind": "method"})() for i in range(3)]
+        done = list(run_mod._local_executor(specs, folder, jobs=2))
+    finally:
+        folder.close()
+    assert len(done) == 3 and len(set(seen)) == 1 and seen[0].parent == tmp_path
+    assert not seen[0].exists() and not list(tmp_path.glob(".samples-*"))
+    # the variable reaches the kernels only from the runner, never inherited from the shell
+    monkeypatch.setenv(SAMPLE_CACHE_ENV, "/somewhere/shared")
+    assert SAMPLE_CACHE_ENV not in _thread_env(1)
+    assert _thread_env(1, tmp_path)[SAMPLE_CACHE_ENV] == str(tmp_path)
+    # a killed invocation's cache is removed when the folder is next opened
+    (tmp_path / ".samples-dead").mkdir()
+    run_mod._RunFolder(tmp_path).close()
+    assert not (tmp_path / ".samples-dead").exists()

@@ -32,6 +32,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..data.sample_cache import SAMPLE_CACHE_ENV
 from ..progress import PROGRESS_ENV
 from .provenance import now
 
@@ -131,8 +132,11 @@ def kill_tree(pid: int) -> None:
     psutil.wait_procs(procs, timeout=10)
 
 
-def _thread_env(threads: int | None) -> dict:
+def _thread_env(threads: int | None, sample_cache: str | Path | None = None) -> dict:
     env = dict(os.environ)
+    env.pop(SAMPLE_CACHE_ENV, None)  # only the runner's own folder, never an inherited one
+    if sample_cache is not None:
+        env[SAMPLE_CACHE_ENV] = str(sample_cache)
     env["TQDM_DISABLE"] = "1"  # third-party bars (defaults only: an explicit disable= wins)
     env[PROGRESS_ENV] = "0"  # bench's own bars, whatever a call site asks (bench.progress)
     env["PYTHONUNBUFFERED"] = "1"
@@ -169,7 +173,8 @@ def _tail(path: Path, n: int = 2000) -> str:
         return ""
 
 
-def execute_cell(spec: CellSpec, workdir: str | Path, *, cancel: threading.Event | None = None) -> dict:
+def execute_cell(spec: CellSpec, workdir: str | Path, *, cancel: threading.Event | None = None,
+                 sample_cache: str | Path | None = None) -> dict:
     """Run the cell's notebook with papermill in `workdir` and return its record.
 
     `workdir` receives the executed notebook (:data:`NOTEBOOK_NAME`), the log,
@@ -182,6 +187,9 @@ def execute_cell(spec: CellSpec, workdir: str | Path, *, cancel: threading.Event
     cancel : threading.Event, optional
         When set (the runner was interrupted), the papermill process and its
         kernel are killed and :class:`KeyboardInterrupt` is raised.
+    sample_cache : str or Path, optional
+        The run's sample cache folder (:mod:`bench.data.sample_cache`), a folder on
+        this machine that only the runner writes; None: the cell loads its data itself.
     """
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -205,7 +213,7 @@ def execute_cell(spec: CellSpec, workdir: str | Path, *, cancel: threading.Event
     timed_out = False
     try:
         with open(log_path, "wb") as log:
-            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_thread_env(spec.threads),
+            proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=_thread_env(spec.threads, sample_cache),
                                     cwd=workdir)
             deadline = time.monotonic() + spec.timeout_s
             try:

@@ -374,9 +374,17 @@ class _RunFolder:
         for p in self.cells.iterdir():  # leftovers of a killed run
             if p.name.startswith((".tmp-", ".old-")):
                 shutil.rmtree(p, ignore_errors=True)
+        for p in path.glob(".samples-*"):  # the sample cache of a killed invocation
+            shutil.rmtree(p, ignore_errors=True)
         if self.tutorials.is_dir():
             for p in self.tutorials.glob(".*"):
                 shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+
+    def sample_cache(self) -> Path:
+        """A new, empty folder for this invocation's sample cache (:mod:`bench.data.sample_cache`)."""
+        p = self.path / f".samples-{uuid.uuid4().hex[:8]}"
+        p.mkdir()
+        return p
 
     def close(self):
         fcntl.flock(self._lock, fcntl.LOCK_UN)
@@ -479,21 +487,27 @@ def _terminate_as_interrupt():
 
 
 def _local_executor(specs: list[CellSpec], folder: _RunFolder, jobs: int) -> Iterator[tuple[CellSpec, Path, dict]]:
+    """Run `specs` on this machine, `jobs` at a time, sharing one sample cache (removed at the end)."""
     cancel = threading.Event()
-    with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
-        futures = {}
-        for spec in specs:
-            tmp = folder.new_tmp(spec.cell_id, spec.kind)
-            futures[pool.submit(execute_cell, spec, tmp, cancel=cancel)] = (spec, tmp)
-        try:
-            for fut in cf.as_completed(futures):
-                spec, tmp = futures[fut]
-                yield spec, tmp, fut.result()
-        except BaseException:  # Ctrl-C or an error here: stop the running cells, start no other
-            cancel.set()
-            for f in futures:
-                f.cancel()
-            raise
+    samples = folder.sample_cache() if specs else None
+    try:
+        with cf.ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="bench-cell") as pool:
+            futures = {}
+            for spec in specs:
+                tmp = folder.new_tmp(spec.cell_id, spec.kind)
+                futures[pool.submit(execute_cell, spec, tmp, cancel=cancel, sample_cache=samples)] = (spec, tmp)
+            try:
+                for fut in cf.as_completed(futures):
+                    spec, tmp = futures[fut]
+                    yield spec, tmp, fut.result()
+            except BaseException:  # Ctrl-C or an error here: stop the running cells, start no other
+                cancel.set()
+                for f in futures:
+                    f.cancel()
+                raise
+    finally:
+        if samples is not None:
+            shutil.rmtree(samples, ignore_errors=True)
 
 
 def _dask_executor(specs: list[CellSpec], folder: _RunFolder, scheduler: str) -> Iterator[tuple[CellSpec, Path, dict]]:

@@ -124,6 +124,10 @@ def test_box_page_reads_its_numbers_from_the_result_files(tmp_path):
         _sup_row("unet", "unet_mdl[labels=boxes:ellipse]", "boxes:ellipse", 0.45),
         _sup_row("unet", "unet_mdl[labels=boxes:box]", "boxes:box", 0.0, status="failed", reason="boom"),
         _sup_row("stardist", "stardist[labels=boxes:ellipse]", "boxes:ellipse", 0.31, dataset="cellular-boxes"),
+        _sup_row("stardist", "stardist", "truth", 0.0, dataset="cellular-boxes", status="skipped",
+                 reason="stardist solves ['instance']; dataset 'cellular-boxes' has tasks ['detection']"),
+        _sup_row("unet", "unet_mdl[labels=boxes:box]", "boxes:box", 0.0, dataset="cellular-boxes", status="skipped",
+                 reason="missing dependency: torch"),
     ])
     ctx = Context(stage=None, root=tmp_path, results=None, datasets=["synth-cells"])
     page = box_labels_page(ctx, None)
@@ -135,6 +139,12 @@ def test_box_page_reads_its_numbers_from_the_result_files(tmp_path):
     assert "failed: boom" in failed and "-0.600" not in failed
     real = next(ln for ln in page.splitlines() if "`stardist[labels=boxes:ellipse]`" in ln)
     assert "0.310" in real and "`boxes:ellipse` masks" in real
+    # a method that declines the boxes-only dataset is named, not given an empty row; a box-trained
+    # cell that could not run keeps its row and reason
+    real_part = page.split("on the real fields")[1]
+    assert "| `stardist` |" not in real_part and "mask" in real_part and "`stardist`." in real_part
+    assert "skipped: missing dependency: torch" in next(ln for ln in real_part.splitlines()
+                                                         if ln.startswith("| `unet_mdl[labels=boxes:box]`"))
 
 
 def test_box_page_without_result_files_says_how_to_make_them(tmp_path):

@@ -95,16 +95,25 @@ def gap_table(rows: list[dict[str, str]], dataset: str) -> list[str]:
 
 
 def detection_table(rows) -> list[str]:
+    """The rows' box scores. A skipped method that is not box-trained (one that needs masks and
+    declines a boxes-only dataset, or cannot run here) is named below the table, not given a row."""
+    shown = [r for r in rows if r.get("status") != "skipped" or str(r.get("labels") or "").startswith("boxes:")]
+    hidden = sorted({str(r["method_id"]) for r in rows} - {str(r["method_id"]) for r in shown})
     out = ["| Method id | Trained on | Box F1@0.5 [95% CI] | Precision | Recall | Count error per image | Fit time | "
            "Status |", "|---|---|---|---|---|---|---|---|"]
-    for r in rows:
+    for r in shown:
         ok = r.get("status") == "ok"
         labels = str(r.get("labels") or "")
         what = "its own use of the boxes" if not labels or labels == "truth" else f"`{labels}` masks"
         out.append(f"| `{r['method_id']}` | {what} | {_f1(r)} | {fmt_num(r.get('precision')) if ok else '–'} | "
                    f"{fmt_num(r.get('recall')) if ok else '–'} | {fmt_num(r.get('count_mae'), 1) if ok else '–'} | "
                    f"{fmt_seconds(r.get('fit_s'))} | {_status(r)} |")
-    return out + [""]
+    out += [""]
+    if hidden:
+        out += ["Skipped on this dataset, each for the reason on its leaderboard (most learn from masks, which "
+                "these fields do not have; their box-trained versions are the rows above): "
+                + ", ".join(f"`{m}`" for m in hidden) + ".", ""]
+    return out
 
 
 def _runs(rows, dataset: str) -> str:
@@ -138,7 +147,8 @@ def box_labels_page(ctx: Context, board) -> str:
     out += ["### What it achieves on the real fields: `cellular-boxes`", ""]
     real = [r for r in sup if r["dataset"] == "cellular-boxes"]
     if real:
-        out += [f"Run(s) {_runs(sup, 'cellular-boxes')} (`benchmark/configs/boxes_cellular.yaml`), test well: "
+        out += [f"Run(s) {_runs(sup, 'cellular-boxes')} (of `benchmark/configs/deep.yaml` or "
+                "`boxes_cellular.yaml`, whose box-supervised cells these are), test well: "
                 "predicted instances are turned into boxes and matched to the annotated boxes at box IoU ≥ 0.5. "
                 f"The classical methods, which use the boxes directly, are on the leaderboard of "
                 f"{ctx.board_link('cellular-boxes')}.", ""]
@@ -147,7 +157,10 @@ def box_labels_page(ctx: Context, board) -> str:
         out += _missing(SUPERVISION, "run `benchmark/configs/boxes_cellular.yaml` (or `deep.yaml`).")
     if board is not None:
         g = board[board["dataset"] == "cellular-boxes"]
-        if len(g):
+        if len(g) and ctx.results.run_id in {r["run_id"] for r in real}:
+            out += [f"This book's run `{ctx.results.run_id}` is the run above "
+                    f"({ctx.board_link('cellular-boxes')}).", ""]
+        elif len(g):
             rows = []
             for _, r in g.iterrows():
                 d = r.to_dict()

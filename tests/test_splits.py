@@ -60,6 +60,18 @@ def test_missing_split_file(tmp_path, monkeypatch):
         get_split("gowt1")
 
 
+def test_split_errors_name_the_file_relative_to_the_repository(monkeypatch):
+    """The message reaches the book (a dataset card says why it has no counts): the file is named
+    as in the repository, not by this machine's absolute path."""
+    from bench.paths import repo_root
+
+    monkeypatch.delenv("BENCH_SPLITS", raising=False)
+    with pytest.raises(DataError) as err:
+        get_split("gowt1-full")
+    msg = str(err.value)
+    assert msg.startswith("benchmark/splits/gowt1-full.json: no split file") and str(repo_root()) not in msg
+
+
 def test_split_hash_ignores_key_order():
     a = {"train": ["a"], "val": ["b"], "test": ["c"]}
     b = {"test": ["c"], "val": ["b"], "train": ["a"]}

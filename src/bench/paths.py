@@ -34,6 +34,26 @@ def shared_data_dir() -> Path:
     return repo_root().parent / "shared" / "data"
 
 
+def shown_path(path: str | os.PathLike) -> str:
+    """`path` as a sentence shown to readers should print it: ``~/...`` under the home folder,
+    relative under the repository, else as given. Reasons recorded by a run end up in the
+    book, which must not show the paths of the machine that built it.
+
+    >>> shown_path(Path.home() / ".cellpose" / "models")
+    '~/.cellpose/models'
+    >>> shown_path(repo_root() / "benchmark" / "runs")
+    'benchmark/runs'
+    """
+    p = Path(path)
+    for base, prefix in ((repo_root(), ""), (Path.home(), "~/")):
+        try:
+            rel = p.resolve().relative_to(base.resolve())
+        except (ValueError, OSError):
+            continue
+        return prefix + rel.as_posix() if rel.parts else (prefix.rstrip("/") or ".")
+    return str(p)
+
+
 def cache_dir() -> Path:
     """Downloads and trained models (``$BENCH_CACHE``, else ``~/.cache/bench``)."""
     env = os.environ.get("BENCH_CACHE")

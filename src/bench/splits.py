@@ -28,7 +28,7 @@ from .progress import progress_bar
 from .data import DataError, Sample, get_dataset
 from .data.base import Dataset
 from .data.sample_cache import load_sample
-from .paths import splits_dir
+from .paths import shown_path, splits_dir
 
 __all__ = [
     "Split",
@@ -112,16 +112,16 @@ def read_split_file(path: Path) -> Split:
     try:
         doc = json.loads(Path(path).read_text())
     except FileNotFoundError:
-        raise DataError(f"{path}: split file does not exist") from None
+        raise DataError(f"{shown_path(path)}: split file does not exist") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{path}: invalid JSON ({exc})") from exc
+        raise DataError(f"{shown_path(path)}: invalid JSON ({exc})") from exc
     missing = [k for k in (*SPLITS, "dataset", "sha256") if k not in doc]
     if missing:
-        raise DataError(f"{path}: missing key(s) {missing}")
+        raise DataError(f"{shown_path(path)}: missing key(s) {missing}")
     actual = split_hash(doc)
     if actual != doc["sha256"]:
         raise DataError(
-            f"{path}: content hash mismatch (file says {doc['sha256'][:12]}..., ids hash to "
+            f"{shown_path(path)}: content hash mismatch (file says {doc['sha256'][:12]}..., ids hash to "
             f"{actual[:12]}...); the split was edited by hand. Regenerate it with "
             "`bench splits --write DATASET` if the change is intended"
         )
@@ -147,18 +147,18 @@ def get_split(dataset: str) -> Split:
     path = split_path(dataset)
     if not path.is_file():
         raise DataError(
-            f"{path}: no split file for dataset {dataset!r}; create it with "
+            f"{shown_path(path)}: no split file for dataset {dataset!r}; create it with "
             f"`bench splits --write {dataset}`"
         )
     sp = read_split_file(path)
     if sp.dataset != dataset:
-        raise DataError(f"{path}: file is for dataset {sp.dataset!r}, not {dataset!r}")
+        raise DataError(f"{shown_path(path)}: file is for dataset {sp.dataset!r}, not {dataset!r}")
     if ds.available:
         known = set(ds.sample_ids())
         unknown = [i for k in SPLITS for i in sp.ids(k) if i not in known]
         if unknown:
             raise DataError(
-                f"{path}: {len(unknown)} id(s) not in dataset {dataset!r}: {unknown[:5]}"
+                f"{shown_path(path)}: {len(unknown)} id(s) not in dataset {dataset!r}: {unknown[:5]}"
             )
     return sp
 

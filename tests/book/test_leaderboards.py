@@ -32,3 +32,26 @@ def test_budget_series_keeps_methods_that_differ_only_in_their_budget():
     # two U-Net presets are two methods, not two budgets of one: only unet7x16's own budgets form a curve
     assert sorted(kept["method_id"]) == ["stardist", "stardist[epochs=40]", "unet7x16", "unet7x16[iterations=256]"]
     assert dict(zip(kept["method_id"], kept["method"]))["unet7x16[iterations=256]"] == "unet7x16"
+
+
+def test_budget_verdicts_say_when_the_quick_budget_undersells_a_method():
+    import pandas as pd
+
+    from bench.book.leaderboards import budget_verdicts
+
+    rows = pd.DataFrame([
+        # stardist: 4x clearly above 1x (intervals apart); cellpose: 4x inside 1x's interval
+        {"method": "stardist", "method_id": "stardist", "score": 0.598, "f1_low": 0.49, "f1_high": 0.678, "fit_s": 289},
+        {"method": "stardist", "method_id": "stardist[epochs=40]", "score": 0.802, "f1_low": 0.772, "f1_high": 0.837,
+         "fit_s": 889},
+        {"method": "cellpose", "method_id": "cellpose", "score": 0.80, "f1_low": 0.70, "f1_high": 0.90, "fit_s": 185},
+        {"method": "cellpose", "method_id": "cellpose[epochs=400]", "score": 0.84, "f1_low": 0.81, "f1_high": 0.87,
+         "fit_s": 523},
+    ])
+    text = "\n".join(budget_verdicts(rows))
+    sd = next(line for line in text.splitlines() if "`stardist`" in line)
+    assert "undersells" in sd and "0.598 [0.490, 0.678]" in sd and "0.802 [0.772, 0.837]" in sd
+    cp = next(line for line in text.splitlines() if "`cellpose`" in line)
+    assert "no longer budget here scores clearly higher" in cp
+    assert "The quick budget is kept all the same" in text
+    assert "kept all the same" not in "\n".join(budget_verdicts(rows[rows["method"] == "cellpose"]))

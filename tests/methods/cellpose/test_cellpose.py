@@ -137,6 +137,8 @@ def test_missing_pretrained_weights_are_a_skip_reason(preset, no_weights_anywher
     assert reason is not None and "not found" in reason and "never downloads" in reason
     assert W.PRETRAINED_FILES[m.params.init] in reason
     assert str(no_weights_anywhere / "env-models") in reason
+    # the reason reaches the book: the home folder is written ~, never as this machine's path
+    assert "~/.cellpose/models" in reason and str(no_weights_anywhere / "home") not in reason
 
 
 def test_scratch_needs_no_weights(no_weights_anywhere):

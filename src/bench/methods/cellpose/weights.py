@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from ...paths import shown_path
+
 __all__ = ["PRETRAINED_FILES", "PRETRAINED_DIAM_MEAN", "search_dirs", "find_pretrained", "weights_reason"]
 
 #: Built-in model name -> Cellpose 3 weight file name.
@@ -70,7 +72,7 @@ def weights_reason(name: str, weights_dir: str | os.PathLike | None = None) -> s
     if find_pretrained(name, weights_dir) is not None:
         return None
     fname = _check(name)
-    where = ", ".join(str(d) for d in search_dirs(weights_dir))
+    where = ", ".join(shown_path(d) for d in search_dirs(weights_dir))
     return (
         f"pretrained Cellpose weights {name!r} (file {fname}) not found in {where}; "
         "bench never downloads them: put the file there (from https://www.cellpose.org/models/"

@@ -23,7 +23,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from ...paths import cache_dir
+from ...paths import cache_dir, shown_path
 
 __all__ = [
     "Checkpoint",
@@ -125,14 +125,14 @@ def weights_reason(model: str, weights_dir: str | os.PathLike | None = None, *, 
     if path.is_file():
         if ck.size_bytes is not None and path.stat().st_size != ck.size_bytes:
             return (
-                f"SAM checkpoint {path} has {path.stat().st_size} bytes, expected {ck.size_bytes}; "
+                f"SAM checkpoint {shown_path(path)} has {path.stat().st_size} bytes, expected {ck.size_bytes}; "
                 f"delete it and download {ck.url} again"
             )
         return None
     if download:
         return None
     return (
-        f"SAM checkpoint {ck.filename} not found in {path.parent}; download {ck.url} "
+        f"SAM checkpoint {ck.filename} not found in {shown_path(path.parent)}; download {ck.url} "
         f"(sha256 {ck.sha256}) into that folder, point `weights_dir` (or $BENCH_SAM_WEIGHTS) "
         "at a folder holding it, or pass download=true"
     )

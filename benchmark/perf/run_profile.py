@@ -81,11 +81,11 @@ def schedule(rows: list[dict], jobs: int) -> dict:
     # the tail: from the moment the workers stopped being all busy for good, to the end
     running, drop = 0, t0
     for t, d in events:
-        before, running = running, running + d
+        running += d
         if running >= jobs:
             drop = None
-        elif before >= jobs or drop is None:
-            drop = t if drop is None else drop
+        elif drop is None:
+            drop = t
     busy = sum(r["end"] - r["start"] for r in rows)
     return {"span": t1 - t0, "busy": busy, "idle": jobs * (t1 - t0) - busy, "under": under,
             "tail": t1 - (drop if drop is not None else t1)}

@@ -620,8 +620,9 @@ def run_config(
             shard_info = {"index": shard.index, "count": shard.count, "plan": plan}
             cells = [c for c in cells if assignment[c.cell_id] == shard.index]
             tutorials = [t for t in tutorials if assignment[TUTORIAL_PREFIX + t.cell_id] == shard.index]
+        planned = {c.cell_id for c in cells}  # the manifest keeps these, whatever `only` runs now
         if only:
-            selected = select_cells(cells, only)
+            cells, tutorials = select_cells(cells, only), []
         manifest_path = run_dir / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.is_file() else {}
         invocation = {"started": now(), "finished": None, "executor": executor, "jobs": jobs,
@@ -647,13 +648,10 @@ def run_config(
         else:
             manifest.pop("shard", None)
         manifest.setdefault("invocations", []).append(invocation)
-        planned = {c.cell_id for c in cells}
         external = {k for k, v in manifest.get("cells", {}).items()
                     if (folder.existing(k) or {}).get("method") == "external"}  # added by `bench score --run`
         manifest["cells"] = {k: v for k, v in manifest.get("cells", {}).items() if k in planned | external}
         write_json(manifest_path, manifest)
-        if only:
-            cells, tutorials = selected, []
 
         report = RunReport(run_dir=run_dir, run_id=run_id)
         pending: list[CellSpec] = []

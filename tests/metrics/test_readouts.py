@@ -85,3 +85,18 @@ def test_validation():
         readouts(y, y, cells=y[:2])
     with pytest.raises(ValueError, match=r"`labels` must be a 2-d image"):
         object_features(np.zeros((2, 2, 2), int))
+
+
+def test_wasserstein_1d_equals_scipy():
+    """The numpy W1 used by readouts (no scipy.stats import in a cell) gives scipy's value."""
+    from bench.metrics.readouts import wasserstein_1d
+
+    rng = np.random.default_rng(3)
+    cases = [([0.0, 1.0, 3.0], [5.0, 6.0, 8.0]), ([1.0], [1.0]), ([2.0, 2.0, 2.0], [2.0])]
+    for _ in range(50):
+        n, m = rng.integers(1, 300, size=2)
+        a = rng.gamma(2.0, 40.0, size=n)
+        b = np.round(rng.gamma(2.0, 45.0, size=m))  # ties within and across the samples
+        cases.append((a, b))
+    for a, b in cases:
+        assert wasserstein_1d(np.asarray(a), np.asarray(b)) == wasserstein_distance(a, b)

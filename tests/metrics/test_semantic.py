@@ -119,3 +119,24 @@ def test_boundaries_can_be_skipped():
     assert np.array_equal(fast.confusion, full.confusion)
     assert np.all(np.isnan(fast.boundary_f1)) and np.isnan(fast.mean("boundary_f1"))
     assert fast.mean("iou") == full.mean("iou")
+
+
+@pytest.mark.parametrize("tolerance", [0.0, 1.0, 1.5, 2.0, 2.5, 5 ** 0.5, 3.0, 7.9, 12.0])
+@pytest.mark.parametrize("ndim", [2, 3])
+def test_boundary_zone_equals_the_distance_transform(tolerance, ndim):
+    """The tolerance zone found by dilation (small balls) or by a distance transform (large
+    ones) counts exactly the pixels whose Euclidean distance transform is <= tolerance."""
+    from scipy import ndimage as ndi
+
+    from bench.metrics.semantic import _MAX_BALL_PIXELS, _ball, _near
+
+    rng = np.random.default_rng(int(tolerance * 10) + ndim)
+    shape = (64, 80) if ndim == 2 else (20, 24, 28)
+    for density in (0.002, 0.05, 0.3):
+        target = rng.random(shape) < density
+        pixels = rng.random(shape) < 0.2
+        reference = int(np.count_nonzero(ndi.distance_transform_edt(~target)[pixels] <= tolerance))
+        assert _near(target, pixels, tolerance) == reference
+    # both paths are exercised by the parameters above
+    assert any(_ball(t, 2).sum() > _MAX_BALL_PIXELS for t in (12.0,))
+    assert _ball(2.0, 2).sum() <= _MAX_BALL_PIXELS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 from matplotlib.figure import Figure
@@ -78,7 +79,14 @@ def test_overlay_for_boxes_and_semantic_truth():
     pred = np.zeros((16, 16), np.int32)
     pred[0:8, 0:8] = 1
     fig = viz.overlay(s, pred)
-    assert len(fig.axes[0].patches) == 2
+    # one outline collection per colour: the true box, then the predicted object's box
+    # (here the same pixels 0..7), drawn on the pixel edges (imshow: centres at integers)
+    outlines = [c.get_paths()[0].vertices[:4] for c in fig.axes[0].collections]
+    assert len(outlines) == 2
+    for outline in outlines:
+        np.testing.assert_array_equal(outline, [[-0.5, -0.5], [7.5, -0.5], [7.5, 7.5], [-0.5, 7.5]])
+    assert [tuple(c.get_edgecolor()[0][:3]) for c in fig.axes[0].collections] == [
+        tuple(mcolors.to_rgb(viz.BOX_COLORS[k])) for k in ("true", "pred")]
     assert "matched pairs: 1" in [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     sem = np.zeros((16, 16), np.int32)
     sem[2:6, 2:6] = 1

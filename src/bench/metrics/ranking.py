@@ -22,7 +22,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["RankBootstrap", "SignificanceMap", "holm", "rank_bootstrap", "rank_scores", "significance_map"]
 
@@ -287,6 +286,8 @@ def _one_sided_p(x: np.ndarray, y: np.ndarray) -> float:
     d = d[np.isfinite(d)]
     if d.size == 0 or np.all(d == 0):
         return 1.0
+    from scipy import stats  # lazy: ~0.4 s to import, needed only when ranking methods
+
     return float(stats.wilcoxon(d, alternative="greater", zero_method="wilcox").pvalue)
 
 

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import wasserstein_distance
 
 from ._overlap import label_overlap
 from ._validation import check_label_image, check_same_shape, ratio
@@ -200,6 +199,28 @@ def _occupancy(features: ObjectFeatures, loaded, name: str) -> float:
     return ratio(loaded.size, features.labels.size, empty=features.labels.size == 0)
 
 
+def wasserstein_1d(u: np.ndarray, v: np.ndarray) -> float:
+    """First Wasserstein distance of two 1-d samples (equal weights), as
+    ``scipy.stats.wasserstein_distance(u, v)`` computes it.
+
+    The same steps as scipy's ``_cdf_distance`` with ``p=1``, written here so that scoring
+    a cell does not import ``scipy.stats`` (about 0.4 s per notebook kernel); the tests
+    check it against scipy.
+
+    >>> wasserstein_1d(np.array([0.0, 1.0, 3.0]), np.array([5.0, 6.0, 8.0]))
+    5.0
+    """
+    u = np.asarray(u, dtype=np.float64)
+    v = np.asarray(v, dtype=np.float64)
+    all_values = np.concatenate((u, v))
+    all_values.sort(kind="mergesort")
+    deltas = np.diff(all_values)
+    u_cdf = np.sort(u).searchsorted(all_values[:-1], "right") / u.size
+    v_cdf = np.sort(v).searchsorted(all_values[:-1], "right") / v.size
+    diff = np.abs(u_cdf - v_cdf)
+    return float(np.vecdot(diff, deltas) if hasattr(np, "vecdot") else np.sum(diff * deltas))
+
+
 def readouts(y_true, y_pred, *, cells=None, loaded_true=None, loaded_pred=None) -> ReadoutComparison:
     """Compare object counts, occupancy, and size and shape distributions with the truth.
 
@@ -271,7 +292,7 @@ def readouts(y_true, y_pred, *, cells=None, loaded_true=None, loaded_pred=None) 
 
     def w1(a, b):
         a, b = a[np.isfinite(a)], b[np.isfinite(b)]
-        return float(wasserstein_distance(a, b)) if a.size and b.size else float("nan")
+        return wasserstein_1d(a, b) if a.size and b.size else float("nan")
 
     return ReadoutComparison(
         count_true=int(n_t),

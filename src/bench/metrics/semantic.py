@@ -201,6 +201,38 @@ def class_boundary(mask: np.ndarray) -> np.ndarray:
     return mask & ~eroded
 
 
+#: Largest ball (pixels) for which a boundary's tolerance zone is found by dilation; beyond
+#: it a distance transform is cheaper. Both give the same pixels (tested).
+_MAX_BALL_PIXELS = 400
+
+
+def _ball(tolerance: float, ndim: int) -> np.ndarray:
+    """Offsets within `tolerance` of the centre, as a boolean footprint.
+
+    The distance of each offset is computed as ``distance_transform_edt`` computes it
+    (square root of the float64 sum of squared integer offsets), so a pixel is in the
+    dilation of a set by this footprint exactly when its distance transform to the set
+    is <= `tolerance`.
+
+    >>> _ball(1.0, 2).astype(int)
+    array([[0, 1, 0],
+           [1, 1, 1],
+           [0, 1, 0]])
+    """
+    r = int(np.floor(tolerance))
+    offsets = np.indices((2 * r + 1,) * ndim, dtype=np.int64) - r
+    return np.sqrt((offsets * offsets).sum(axis=0).astype(np.float64)) <= tolerance
+
+
+def _near(target: np.ndarray, pixels: np.ndarray, tolerance: float) -> int:
+    """How many of `pixels` (boolean mask) lie within `tolerance` of a pixel of `target`."""
+    ball = _ball(tolerance, target.ndim)
+    if ball.sum() <= _MAX_BALL_PIXELS:
+        zone = ndi.binary_dilation(target, structure=ball)
+        return int(np.count_nonzero(zone[pixels]))
+    return int(np.count_nonzero(ndi.distance_transform_edt(~target)[pixels] <= tolerance))
+
+
 def _boundary_counts(t: np.ndarray, p: np.ndarray, n_classes: int, tolerance: float) -> np.ndarray:
     out = np.zeros((n_classes, 4), dtype=np.int64)
     present = np.union1d(np.unique(t), np.unique(p))
@@ -210,10 +242,8 @@ def _boundary_counts(t: np.ndarray, p: np.ndarray, n_classes: int, tolerance: fl
         nt, np_ = int(bt.sum()), int(bp.sum())
         pm = tm = 0
         if nt and np_:
-            dist_to_true = ndi.distance_transform_edt(~bt)
-            dist_to_pred = ndi.distance_transform_edt(~bp)
-            pm = int(np.count_nonzero(dist_to_true[bp] <= tolerance))
-            tm = int(np.count_nonzero(dist_to_pred[bt] <= tolerance))
+            pm = _near(bt, bp, tolerance)
+            tm = _near(bp, bt, tolerance)
         out[c] = (pm, np_, tm, nt)
     return out
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
-from matplotlib.patches import Patch, Rectangle
+from matplotlib.collections import PolyCollection
+from matplotlib.patches import Patch
 from skimage.segmentation import find_boundaries
 
 from ..data.sample import Sample
@@ -160,8 +161,12 @@ def _yolo_corners(boxes: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 def _draw_boxes(ax, boxes: np.ndarray, shape: tuple[int, int], color, *, lw: float = 1.0) -> None:
-    for y0, x0, y1, x1 in _yolo_corners(boxes, shape):
-        ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, edgecolor=color, lw=lw))
+    """Outline every box, as one collection: a field holds hundreds of boxes, and one
+    Rectangle patch each took about a second per figure."""
+    c = _yolo_corners(boxes, shape) - 0.5  # pixel centres -> pixel edges, as imshow draws them
+    y0, x0, y1, x1 = c.T
+    outlines = np.stack([np.column_stack(v) for v in ((x0, y0), (x1, y0), (x1, y1), (x0, y1))], axis=1)
+    ax.add_collection(PolyCollection(outlines, closed=True, facecolors="none", edgecolors=[color], linewidths=lw))
 
 
 def overlay(

@@ -79,3 +79,37 @@ def test_a_damaged_entry_is_loaded_again(counted, monkeypatch, tmp_path, caplog)
     _same(good, again)
     load_sample(ds, sid)
     assert calls == [sid, sid]  # rewritten
+
+
+def test_cached_arrays_are_writable_views_that_never_change_the_entry(counted, monkeypatch, tmp_path):
+    """Read back, a sample's arrays map the file copy-on-write: a method may write into them
+    (normalising in place), and the next cell still reads the dataset's sample."""
+    monkeypatch.setenv(SAMPLE_CACHE_ENV, str(tmp_path))
+    ds, calls = counted
+    sid = get_split(DATASET).ids("test")[0]
+    original = load_sample(ds, sid)
+    cached = load_sample(ds, sid)
+    assert calls == [sid]
+    assert cached.image.flags.writeable and not cached.image.flags.owndata
+    cached.image[...] = -1.0
+    cached.labels[...] = 0
+    _same(load_sample(ds, sid), original)
+    assert calls == [sid]
+
+
+def test_entries_keep_non_contiguous_arrays_and_plain_objects(tmp_path):
+    from bench.data.sample_cache import _read, _write
+
+    base = np.arange(60, dtype=np.float32).reshape(6, 10)
+    obj = {"view": base[:, ::3], "fortran": np.asfortranarray(base), "empty": np.zeros((0, 4), np.int32),
+           "scalar": 3, "text": "x"}
+    with (tmp_path / "e.pkl").open("wb") as f:
+        _write(obj, f)
+    back = _read(tmp_path / "e.pkl")
+    for k in ("view", "fortran", "empty"):
+        np.testing.assert_array_equal(back[k], obj[k])
+        assert back[k].dtype == obj[k].dtype
+    assert back["fortran"].flags.f_contiguous and back["scalar"] == 3 and back["text"] == "x"
+    (tmp_path / "cut.pkl").write_bytes((tmp_path / "e.pkl").read_bytes()[:-8])
+    with pytest.raises(ValueError, match="truncated"):
+        _read(tmp_path / "cut.pkl")

@@ -44,3 +44,23 @@ def test_the_book_counts_a_dataset_by_name_through_its_committed_split(monkeypat
     monkeypatch.setattr("bench.splits.splits_dir", lambda: tmp_path)
     with pytest.raises(DataError, match="no split file"):
         dataset_stats(DATASET)
+
+
+def test_counts_made_in_another_process_are_the_counts_made_here(tmp_path, monkeypatch):
+    """start_counting counts uncached datasets in a second process while the book renders;
+    the cards get the same numbers, cached, and a second build starts no process."""
+    monkeypatch.setattr(cards.os, "cpu_count", lambda: 2)
+    names = ["synth-lyso-easy", "synth-rosella-easy"]
+    ctx = Context(stage=Stage(tmp_path / "stage"), root=tmp_path, results=None, datasets=names)
+    cards.start_counting(ctx)
+    assert sorted(ctx.counting) == names
+    for name in names:
+        assert cards.stats_cached(ctx, name) == dataset_stats(name)
+    assert ctx.counting == {}
+    assert len(list((tmp_path / "book-cache" / "datasets").glob("*.json"))) == 2
+    again = Context(stage=Stage(tmp_path / "stage"), root=tmp_path, results=None, datasets=names)
+    cards.start_counting(again)
+    assert again.counting == {}  # cached: nothing to count
+    single = Context(stage=Stage(tmp_path / "fresh" / "stage"), root=tmp_path, results=None, datasets=names[:1])
+    cards.start_counting(single)
+    assert single.counting == {}  # one dataset: counted in line, no process

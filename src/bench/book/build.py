@@ -15,7 +15,7 @@ from typing import Sequence
 from .. import results as res
 from ..data import dataset_names
 from ..paths import repo_root
-from .cards import render_dataset_pages
+from .cards import render_dataset_pages, start_counting
 from .experiments import render_experiments
 from .facts import book_facts, load_configs, metrics_speed_page, substitute
 from .scaling import SCALING_PAGE, scaling_page
@@ -271,11 +271,12 @@ def stage_book(
     names = [n for n in names if not n.startswith("folder:")] + [n for n in names if n.startswith("folder:")]
 
     ctx = Context(stage=st, root=root, results=results, datasets=names, configs=configs)
-    render_dataset_pages(ctx)
+    start_counting(ctx)  # object counts for the cards, in another process meanwhile
     render_methods_table(ctx)
     render_intro(ctx)
     render_leaderboards(ctx)
     render_experiments(ctx)
+    render_dataset_pages(ctx)
     stage_notebooks(ctx)
     vendor_mathjax(st)
     st.prune()

@@ -6,8 +6,11 @@ import hashlib
 import html
 import json
 import logging
+import multiprocessing
 import os
 import time
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Sequence
 
@@ -22,7 +25,8 @@ from .figures import is_rgb, sample_figure
 from .markup import slug, swatch
 from .staging import Context
 
-__all__ = ["dataset_stats", "render_dataset_pages", "dataset_card", "stats_cached", "channel_legend"]
+__all__ = ["dataset_stats", "render_dataset_pages", "dataset_card", "stats_cached", "start_counting",
+           "channel_legend"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,22 +71,14 @@ def channel_legend(channels: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def stats_cached(ctx: Context, name: str) -> dict | None:
-    """:func:`bench.data.stats.split_stats`, cached under ``_build/book-cache`` by data and code
-    hash (:func:`bench.runner.provenance.code_version` of the code outside the method families).
-
-    ``None`` when the dataset has no valid split; the reason is kept in ``ctx.stats_errors``.
-    """
-    if name in ctx.stats:
-        return ctx.stats[name]
+def _stats_cache(ctx: Context, name: str) -> tuple[Path | None, str | None]:
+    """The cache file of a dataset's counts under ``_build/book-cache``, keyed by data and
+    code hash; ``(None, why)`` when the dataset has no valid split."""
     try:
         ds = get_dataset(name)
         sp = get_split(name)
-    except DataError as exc:  # no valid split file: the card shows no counts and says why
-        logger.warning("dataset %s: no split (%s); its card has no counts", name, exc)
-        ctx.stats[name] = None
-        ctx.stats_errors[name] = str(exc)
-        return None
+    except DataError as exc:
+        return None, str(exc)
     # the counts follow the data (split, file fingerprint) and the code that reads it
     key_parts = [name, sp.sha256, code_version(families=())]
     if ds.available:
@@ -90,13 +86,58 @@ def stats_cached(ctx: Context, name: str) -> dict | None:
     else:
         key_parts.append("unavailable")
     key = hashlib.sha256("|".join(key_parts).encode()).hexdigest()[:20]
-    cache = ctx.stage.root.parent / "book-cache" / "datasets" / f"{slug(name)}-{key}.json"
+    return ctx.stage.root.parent / "book-cache" / "datasets" / f"{slug(name)}-{key}.json", None
+
+
+def start_counting(ctx: Context) -> None:
+    """Count the objects of every dataset whose counts are not cached, in one other process,
+    while this one renders the leaderboards (:func:`stats_cached` waits for the result).
+
+    Counting generates every synthetic sample again and is bound by one core (about 25 s
+    for the registered datasets on a cold cache); the rest of the staging is another
+    single-threaded job, so on a machine with two cores or more the two overlap. With
+    one core, or one dataset to count, nothing starts and the counts are made in line.
+    """
+    missing = []
+    for name in ctx.datasets:
+        if name.startswith("folder:") or name in ctx.stats or name in ctx.counting:
+            continue
+        cache, _ = _stats_cache(ctx, name)
+        if cache is not None and not cache.is_file():
+            missing.append(name)
+    if len(missing) < 2 or (os.cpu_count() or 1) < 2:
+        return
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    ctx.counting.update({name: pool.submit(dataset_stats, name) for name in missing})
+    pool.shutdown(wait=False)  # the submitted counts still run; the process ends after the last
+
+
+def stats_cached(ctx: Context, name: str) -> dict | None:
+    """:func:`bench.data.stats.split_stats`, cached under ``_build/book-cache`` by data and
+    code hash (:func:`bench.runner.provenance.code_version` of the code outside the method families).
+
+    The counts come from the process :func:`start_counting` started, when it has them.
+    ``None`` when the dataset has no valid split; the reason is kept in ``ctx.stats_errors``.
+    """
+    if name in ctx.stats:
+        return ctx.stats[name]
+    cache, error = _stats_cache(ctx, name)
+    if cache is None:  # no valid split file: the card shows no counts and says why
+        logger.warning("dataset %s: no split (%s); its card has no counts", name, error)
+        ctx.stats[name] = None
+        ctx.stats_errors[name] = error
+        return None
+    pending = ctx.counting.pop(name, None)
     if cache.is_file():
         stats = json.loads(cache.read_text())
     else:
         t = time.perf_counter()
-        stats = split_stats(sp)
-        logger.info("counted objects of %s in %.1f s", name, time.perf_counter() - t)
+        try:
+            stats = pending.result() if pending is not None else dataset_stats(name)
+        except BrokenProcessPool:  # the counting process died (memory?): count here instead
+            logger.warning("dataset %s: the counting process ended early; counting in this one", name)
+            stats = dataset_stats(name)
+        logger.info("counted objects of %s (%.1f s waited)", name, time.perf_counter() - t)
         cache.parent.mkdir(parents=True, exist_ok=True)
         tmp = cache.with_name(cache.name + ".tmp")
         tmp.write_text(json.dumps(stats))

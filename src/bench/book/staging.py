@@ -70,6 +70,7 @@ class Context:
     configs: dict[str, Any] = field(default_factory=dict)  # bench.book.facts.load_configs
     ranks: dict[str, Any] = field(default_factory=dict)  # dataset -> bench.ranking.RankUncertainty or None
     pixels: Any = None  # bench.pixel_scores.pixel_scores of the run (all datasets)
+    counting: dict[str, Any] = field(default_factory=dict)  # dataset -> Future of its counts (cards.start_counting)
 
     def card_doc(self, dataset: str) -> str:
         return f"/book/datasets/cards/{slug(dataset)}"

@@ -159,3 +159,51 @@ def test_box_page_is_in_the_table_of_contents_and_includes_its_generated_part():
     toc = (ROOT / "_toc.yml").read_text()
     assert "book/experiments/box_labels" in toc
     assert "../_generated/experiments/box_labels.md" in (ROOT / "book/experiments/box_labels.md").read_text()
+
+
+def _det_row(dataset, method_id, f1, status="ok", reason=""):
+    return {"dataset": dataset, "task": "detection", "method_id": method_id, "status": status, "reason": reason,
+            "f1": f1, "f1_low": f1 - 0.05, "f1_high": f1 + 0.05, "precision": 0.5, "recall": 0.5,
+            "count_mae": 10.0, "fit_s": 100.0}
+
+
+def test_box_page_sets_mask_trained_beside_box_trained_on_the_same_fields():
+    """With `cellular` (masks, downloaded) in the run, each family trained on the masks is set
+    beside the same family trained on boxes; without it, the page says where the rows come from."""
+    from bench.book.experiments_boxes import masks_vs_boxes
+
+    class _Run:
+        run_id = "nightly-x"
+
+    board = pd.DataFrame([
+        _det_row("cellular", "cellpose", 0.70),
+        _det_row("cellular", "unet_mdl", 0.55),
+        _det_row("cellular", "svm", 0.40),
+        _det_row("cellular", "stardist", 0.0, status="failed", reason="boom"),
+        _det_row("cellular", "log_spots", 0.30),  # no partner on cellular-boxes: not in the table
+        {**_det_row("cellular", "unet_mdl", 0.9), "task": "instance"},  # mask scores are not box scores
+        _det_row("cellular-boxes", "cellpose[labels=boxes:ellipse]", 0.672),
+        _det_row("cellular-boxes", "unet_mdl[labels=boxes:ellipse]", 0.471),
+        _det_row("cellular-boxes", "unet_mdl[labels=boxes:box]", 0.335),
+        _det_row("cellular-boxes", "svm", 0.386),
+        _det_row("cellular-boxes", "stardist[labels=boxes:ellipse]", 0.302),
+    ])
+    ctx = Context(stage=None, root=ROOT, results=_Run(), datasets=["cellular", "cellular-boxes"])
+    lines = masks_vs_boxes(ctx, board)
+    text = "\n".join(lines)
+    rows = [ln for ln in lines if ln.startswith("| `")]
+    assert [ln.split("|")[1].strip() for ln in rows] == ["`cellpose`", "`stardist`", "`svm`", "`unet_mdl`",
+                                                         "`unet_mdl`"]
+    cp = rows[0]
+    assert "0.700 [0.650, 0.750]" in cp and "`boxes:ellipse` masks" in cp and "0.672" in cp and "-0.028" in cp
+    assert "failed: boom" in rows[1] and rows[1].rstrip().endswith("| – |")
+    assert "its own fit on `cellular-boxes`" in rows[2] and "-0.014" in rows[2]
+    assert rows[3].rstrip().endswith("| -0.215 |") and rows[4].rstrip().endswith("| -0.079 |")
+    assert {r.split("|")[3].strip() for r in rows[3:]} == {"`boxes:box` masks (`unet_mdl[labels=boxes:box]`)",
+                                                          "`boxes:ellipse` masks (`unet_mdl[labels=boxes:ellipse]`)"}
+    assert "the same 10 fields" in text and "log_spots" not in "\n".join(rows)
+    # the quick run has no `cellular`: the section says where its rows come from
+    quick = masks_vs_boxes(ctx, board[board["dataset"] == "cellular-boxes"])
+    assert "no `cellular` rows" in "\n".join(quick) and "bench data fetch cellular" in "\n".join(quick)
+    assert "no `cellular` rows" in "\n".join(masks_vs_boxes(Context(stage=None, root=ROOT, results=None,
+                                                                      datasets=[]), None))

@@ -5,7 +5,10 @@ against the truth (``benchmark/experiments/results/box_labels_iou.csv``, written
 ``benchmark/experiments/box_labels.py``), the box-trained vs mask-trained deep methods
 (``benchmark/experiments/results/box_supervision.csv``, written by
 ``benchmark/experiments/box_supervision.py`` from runs of ``boxes.yaml`` and
-``boxes_cellular.yaml``), and the ``cellular-boxes`` rows of the book's own run.
+``boxes_cellular.yaml``), the ``cellular-boxes`` rows of the book's own run, and, when that
+run also has ``cellular`` (masks and classes, downloaded from Zenodo: the nightly), the
+same families trained on the masks and trained on the boxes, side by side on the same
+test fields, both scored by box IoU.
 """
 
 from __future__ import annotations
@@ -13,10 +16,13 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+from ..data import DataError
+from ..methods.base import parse_method_id
+from ..splits import get_split
 from .markup import finite, fmt_num, fmt_seconds, short
 from .staging import Context
 
-__all__ = ["box_labels_page", "read_csv_rows"]
+__all__ = ["box_labels_page", "read_csv_rows", "masks_vs_boxes"]
 
 MAKER_IOU = Path("benchmark/experiments/results/box_labels_iou.csv")
 SUPERVISION = Path("benchmark/experiments/results/box_supervision.csv")
@@ -121,6 +127,81 @@ def _runs(rows, dataset: str) -> str:
     return ", ".join(f"`{i}`" for i in ids) or "none"
 
 
+def _family(method_id: str) -> tuple[str, str]:
+    """``(the method id without its labels parameter, the labels value or "")``.
+
+    >>> _family("unet_mdl[labels=boxes:ellipse]"), _family("unet[depth=5,labels=boxes:box]"), _family("svm")
+    (('unet_mdl', 'boxes:ellipse'), ('unet[depth=5]', 'boxes:box'), ('svm', ''))
+    """
+    name, params = parse_method_id(method_id)
+    labels = params.pop("labels", "")
+    rest = ",".join(f"{k}={v}" for k, v in params.items())
+    return (f"{name}[{rest}]" if rest else name), labels
+
+
+def _same_test_fields() -> str:
+    """A sentence on whether ``cellular`` and ``cellular-boxes`` test on the same fields (from
+    the committed split files)."""
+    try:
+        a, b = set(get_split("cellular").test), set(get_split("cellular-boxes").test)
+    except DataError as exc:
+        return f"The two split files could not be compared here ({exc})."
+    if a == b:
+        return f"Both split files test on the same {len(a)} fields."
+    return (f"The split files test on different fields: {len(a)} for `cellular`, {len(b)} for "
+            f"`cellular-boxes`, {len(a & b)} in common; the columns below are not strictly comparable.")
+
+
+def masks_vs_boxes(ctx: Context, board) -> list[str]:
+    """The section comparing, on the CELLULAR test fields, each family trained on the per-cell
+    masks (``cellular``, its ``detection`` rows) with the same family trained on masks made
+    from the boxes (``cellular-boxes``); classical methods, which run on both, are compared
+    too (tuned on the masks vs on the boxes). Without ``cellular`` rows in the book's run,
+    it says where they come from."""
+    out = ["### Trained on masks or on boxes, on the same real fields: `cellular`", ""]
+    det = None
+    if board is not None and len(board):
+        det = board[(board["task"] == "detection") & board["dataset"].isin(["cellular", "cellular-boxes"])]
+    on_masks = {} if det is None else {
+        str(r["method_id"]): r for r in det[det["dataset"] == "cellular"].to_dict("records")}
+    if not on_masks:
+        run = f"This book's run `{ctx.results.run_id}` has" if ctx.results is not None else "There is no run, so it has"
+        out += [f"{run} no `cellular` rows. `cellular` is the same CELLULAR fields with the per-cell masks "
+                "and the basal / activated / unknown classes, downloaded from Zenodo by `bench data fetch cellular` "
+                "(checksummed); the nightly run (`benchmark/configs/nightly.yaml`) fetches it, runs the mask-trained "
+                "methods on it beside the box-trained cells on `cellular-boxes`, and its book shows here, per "
+                "method, the box F1 of the model trained on masks against the model trained on boxes.", ""]
+        return out
+    on_boxes = det[det["dataset"] == "cellular-boxes"].to_dict("records")
+    out += [f"Both columns come from this book's run `{ctx.results.run_id}`: the test fields of well ST_C03, "
+            "every prediction turned into boxes and matched to the annotated boxes at box IoU ≥ 0.5 "
+            f"({ctx.board_link('cellular')}, {ctx.board_link('cellular-boxes')}). {_same_test_fields()} "
+            "Δ is trained on boxes minus trained on masks.", "",
+            "| Method | Trained on masks: box F1@0.5 [95% CI] | Trained on boxes | Box F1@0.5 [95% CI] | Δ |",
+            "|---|---|---|---|---|"]
+    rows = 0
+    for mid, m in sorted(on_masks.items()):
+        fam, labels = _family(mid)
+        if labels:  # a box-trained id on the mask dataset: not a mask-trained model
+            continue
+        partners = [r for r in on_boxes if _family(str(r["method_id"]))[0] == fam]
+        for b in sorted(partners, key=lambda r: str(r["method_id"])):
+            b_labels = _family(str(b["method_id"]))[1]
+            how = f"`{b_labels}` masks" if b_labels else "its own fit on `cellular-boxes`"
+            both = m.get("status") == "ok" and b.get("status") == "ok" and finite(m.get("f1")) and finite(b.get("f1"))
+            delta = f"{float(b['f1']) - float(m['f1']):+.3f}" if both else "–"
+            left = _f1(m) if m.get("status") == "ok" else _status(m)
+            right = _f1(b) if b.get("status") == "ok" else _status(b)
+            out.append(f"| `{fam}` | {left} | {how} (`{b['method_id']}`) | {right} | {delta} |")
+            rows += 1
+    if not rows:
+        out += ["| – | – | – | – | – |"]
+        out += ["", "No family of this run has a cell on both datasets.", ""]
+        return out
+    out += ["", "A method missing from the table ran on one dataset only (see the two leaderboards).", ""]
+    return out
+
+
 def box_labels_page(ctx: Context, board) -> str:
     root = ctx.root
     out: list[str] = ["### The label makers against the truth", ""]
@@ -172,4 +253,5 @@ def box_labels_page(ctx: Context, board) -> str:
             out += detection_table(rows)
         else:
             out += [f"This book's run `{ctx.results.run_id}` has no `cellular-boxes` rows.", ""]
+    out += masks_vs_boxes(ctx, board)
     return "\n".join(out)

@@ -103,6 +103,7 @@ def test_the_speed_table_is_the_committed_measurement():
     for line, r in zip(rows, doc["rows"]):
         assert line.startswith(f"| {r['objects']:,} |")
         assert f"{r['stardist_s'] / r['bench_s']:.0f}x" in line and ("| yes |" in line) == r["same_counts"]
+        assert f"| {r['interleaved_speedup']:.0f}x |" in line
     assert doc["command"] in table
 
 

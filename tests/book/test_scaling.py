@@ -53,6 +53,12 @@ def test_page_from_a_table_gives_each_method_its_exponents(tmp_path):
     assert "| `linear` | 1.00 | 1.00 | 1.00 | 1024² |" in page
     assert "| `quadratic` | 2.00 | 0.00 | – | 512² |" in page
     assert "loaded" not in page
+    # why fit curves are flat: the budgets, read from the methods' own constants
+    from bench.methods.classical.params import FIT_IMAGES
+    from bench.methods.classical.pixel import PixelClassifierMethod
+
+    assert (f"learn from {PixelClassifierMethod.n_pixels['ci']:,} sampled pixels of at most "
+            f"{FIT_IMAGES['ci']} training fields") in page
 
 
 def test_a_loaded_machine_is_said_so_and_cpu_seconds_are_shown(tmp_path):

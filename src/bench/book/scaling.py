@@ -8,6 +8,8 @@ import csv
 import math
 from pathlib import Path
 
+from ..methods.classical.params import FIT_IMAGES
+from ..methods.classical.pixel import PixelClassifierMethod
 from ..viz import figure_png
 
 __all__ = ["SCALING", "SCALING_PAGE", "loaded", "read_scaling", "fit_exponent", "exponents", "scaling_figure",
@@ -18,6 +20,8 @@ SCALING = Path("benchmark") / "perf" / "results" / "scaling.csv"
 #: The generated page (in the table of contents) and its figure.
 SCALING_PAGE = "book/_generated/scaling.md"
 SCALING_FIGURE = "book/_generated/scaling.png"
+#: Sampled training pixels of the pixel classifiers per profile (their fit budget).
+PIXELS = PixelClassifierMethod.n_pixels
 
 _NUMERIC = ("side", "pixels", "objects", "n_train", "seconds", "cpu_seconds", "peak_mib", "threads", "cpus",
             "load_1min")
@@ -172,5 +176,11 @@ def scaling_page(root: str | Path, stage=None) -> str:
             f"{' --quick' if quick else ''}`. {busy} Fields are mosaics of synth-lyso tiles at the density "
             "of the real synthetic fields; the U-Net is fitted with its `ci` budget (its predict cost does not "
             "depend on how long it trained, apart from post-processing). Memory is the peak growth during "
-            "the call.", ""]
+            "the call.", "",
+            "The fit curves are flat (exponents near 0) by design of the budgets: with `ci` the pixel classifiers "
+            f"learn from {PIXELS['ci']:,} sampled pixels of at most {FIT_IMAGES['ci']} training fields "
+            f"(`n_pixels`, `max_fit_images`; `quick`: {PIXELS['quick']:,} of {FIT_IMAGES['quick']}, `full`: "
+            f"{PIXELS['full']:,} of {FIT_IMAGES['full']}) and the U-Net trains for a fixed number of steps, "
+            "whatever the size of the training set. Their fit cost is set by the budget, not by the data; a "
+            "larger experiment costs more only at prediction.", ""]
     return "\n".join(out)

@@ -17,9 +17,10 @@ Each entry is one file: a small header, the pickle of the sample (protocol 5), a
 sample's arrays out of band, each aligned to 64 bytes. Reading maps the file
 copy-on-write and hands the arrays to the unpickler as views of the mapping, so a later
 cell neither copies nor allocates a 2048 x 2048 field before it touches it, and cells
-running side by side share the pages of the operating system's file cache (loading the
-43 training and validation fields of ``cellular-boxes``: about 0.5 s instead of 4 s). The
-arrays stay writable: a write copies only the page it touches, never the file.
+running side by side share the pages of the operating system's file cache (a fresh
+process loads the 43 training and validation fields of ``cellular-boxes``, 2.2 GB, in
+0.04 s instead of 2.6-4.2 s; the pages are read when first touched). The arrays stay
+writable: a write copies only the page it touches, never the file.
 
 The cache holds pickles, which run code when loaded: the variable is meant to name a
 folder that only the runner writes, never a shared or downloaded one.

@@ -73,7 +73,14 @@ def channel_legend(channels: Sequence[str]) -> str:
 
 def _stats_cache(ctx: Context, name: str) -> tuple[Path | None, str | None]:
     """The cache file of a dataset's counts under ``_build/book-cache``, keyed by data and
-    code hash; ``(None, why)`` when the dataset has no valid split."""
+    code hash; ``(None, why)`` when the dataset has no valid split. Worked out once per build
+    (the key hashes the data files and the code), kept in ``ctx.stats_files``."""
+    if name not in ctx.stats_files:
+        ctx.stats_files[name] = _stats_cache_file(ctx, name)
+    return ctx.stats_files[name]
+
+
+def _stats_cache_file(ctx: Context, name: str) -> tuple[Path | None, str | None]:
     try:
         ds = get_dataset(name)
         sp = get_split(name)

@@ -71,6 +71,7 @@ class Context:
     ranks: dict[str, Any] = field(default_factory=dict)  # dataset -> bench.ranking.RankUncertainty or None
     pixels: Any = None  # bench.pixel_scores.pixel_scores of the run (all datasets)
     counting: dict[str, Any] = field(default_factory=dict)  # dataset -> Future of its counts (cards.start_counting)
+    stats_files: dict[str, Any] = field(default_factory=dict)  # dataset -> (cache file or None, why) (cards)
 
     def card_doc(self, dataset: str) -> str:
         return f"/book/datasets/cards/{slug(dataset)}"

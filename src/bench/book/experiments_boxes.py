@@ -179,14 +179,16 @@ def masks_vs_boxes(ctx: Context, board) -> list[str]:
             "Δ is trained on boxes minus trained on masks.", "",
             "| Method | Trained on masks: box F1@0.5 [95% CI] | Trained on boxes | Box F1@0.5 [95% CI] | Δ |",
             "|---|---|---|---|---|"]
+    # (family, labels, row) of every box-scored cell on cellular-boxes, parsed once
+    box_families = [(*_family(str(r["method_id"])), r) for r in sorted(on_boxes, key=lambda r: str(r["method_id"]))]
     rows = 0
     for mid, m in sorted(on_masks.items()):
         fam, labels = _family(mid)
         if labels:  # a box-trained id on the mask dataset: not a mask-trained model
             continue
-        partners = [r for r in on_boxes if _family(str(r["method_id"]))[0] == fam]
-        for b in sorted(partners, key=lambda r: str(r["method_id"])):
-            b_labels = _family(str(b["method_id"]))[1]
+        for b_fam, b_labels, b in box_families:
+            if b_fam != fam:
+                continue
             how = f"`{b_labels}` masks" if b_labels else "its own fit on `cellular-boxes`"
             both = m.get("status") == "ok" and b.get("status") == "ok" and finite(m.get("f1")) and finite(b.get("f1"))
             delta = f"{float(b['f1']) - float(m['f1']):+.3f}" if both else "–"

@@ -160,3 +160,18 @@ def test_full_resolution_boxes_equal_boxes_of_upscaled_labels():
         got = _full_resolution_boxes(boxes_from_labels(lab), lab.shape, factor, shape)
         want = boxes_from_labels(upscale_labels(lab, factor, shape))
         np.testing.assert_allclose(got, want, atol=1e-12)
+
+
+def test_fill_dark_holes_is_the_same_on_one_thread_or_two(monkeypatch):
+    rng = np.random.default_rng(3)
+    plane = np.zeros((300, 200), np.float32)
+    for _ in range(40):
+        cy, cx, r = rng.integers(10, 290), rng.integers(10, 190), rng.integers(3, 9)
+        plane[disk(plane.shape, cy, cx, r) & ~disk(plane.shape, cy, cx, r - 2)] = rng.uniform(0.3, 1)
+    plane += rng.normal(0, 0.05, plane.shape).astype(np.float32)
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    one = fill_dark_holes(plane, max_area=60)
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    two = fill_dark_holes(plane, max_area=60)
+    assert one.tobytes() == two.tobytes()
+    assert (one > plane).sum() > 100  # lumens were raised

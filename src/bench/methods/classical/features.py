@@ -229,6 +229,19 @@ def _upsample_axis0(p: np.ndarray, f: int, n: int) -> np.ndarray:
     return out[:n]
 
 
+def _upsample_axis1(p: np.ndarray, f: int, n: int) -> np.ndarray:
+    """:func:`_upsample_axis0` along axis 1 (the same arithmetic, no transposed copies)."""
+    m = p.shape[1]
+    padded = np.concatenate([p[:, :1], p, p[:, -1:]], axis=1)  # edge clamp
+    out = np.empty(p.shape[:1] + (m * f,), np.float32)
+    for q in range(f):
+        delta = (q + 0.5) / f - 0.5
+        nb = padded[:, :-2] if delta < 0 else padded[:, 2:]
+        w = np.float32(abs(delta))
+        out[:, q::f] = (1 - w) * p + w * nb
+    return out[:, :n]
+
+
 def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
     """Separable linear interpolation of a coarse plane (pixel centres aligned) to `shape`.
 
@@ -238,7 +251,7 @@ def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
     [[0.0, 1.0, 3.0, 4.0]]
     """
     rows = _upsample_axis0(np.asarray(p, np.float32), f, shape[0])
-    return np.ascontiguousarray(_upsample_axis0(rows.T, f, shape[1]).T)
+    return np.ascontiguousarray(_upsample_axis1(rows, f, shape[1]))
 
 
 def _primitives(x: np.ndarray, s: float, want: set, unit: int = 1) -> dict[str, np.ndarray]:

@@ -14,6 +14,7 @@ from scipy import ndimage as ndi
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import fill_dark_holes, fill_small_holes, remove_small_objects
 from .features import _block_mean, _upsample
+from .._shared.parallel import row_blocks, thread_imap, thread_map
 
 __all__ = ["LogSpots", "LogSpotsParams", "log_response", "log_candidates", "prune_candidates", "log_seeds",
            "grow_spots", "spot_basins"]
@@ -96,25 +97,31 @@ def log_response(plane: np.ndarray, sigmas) -> tuple[np.ndarray, np.ndarray]:
     1
     """
     plane = np.asarray(plane, np.float32)
-    best = np.full(plane.shape, -np.inf, np.float32)
-    scale = np.zeros(plane.shape, np.int16)
-    coarse: dict[int, np.ndarray] = {}
-    for k, s in enumerate(sigmas):
+    factors = []
+    for s in sigmas:
         f = 4 if s >= 8 else 2 if s >= 4 else 1
         while f > 1 and min(plane.shape) < 16 * f:
             f //= 2
+        factors.append(f)
+    coarse = {f: _block_mean(plane, f) for f in sorted(set(factors)) if f > 1}
+
+    def response(k: int) -> np.ndarray:
+        s, f = sigmas[k], factors[k]
         if f == 1:
             r = ndi.gaussian_laplace(plane, s, truncate=3.0)
             r *= -(s * s)
-        else:
-            if f not in coarse:
-                coarse[f] = _block_mean(plane, f)
-            sc = math.sqrt(s * s - (f * f - 1) / 12.0) / f
-            r = ndi.gaussian_laplace(coarse[f], sc, truncate=3.0)
-            r *= -((s / f) ** 2)
-            r = _upsample(r, f, plane.shape)
+            return r
+        sc = math.sqrt(s * s - (f * f - 1) / 12.0) / f
+        r = ndi.gaussian_laplace(coarse[f], sc, truncate=3.0)
+        r *= -((s / f) ** 2)
+        return _upsample(r, f, plane.shape)
+
+    # the scales are independent (threads when the budget allows); combined in order
+    best = np.full(plane.shape, -np.inf, np.float32)
+    scale = np.zeros(plane.shape, np.int16)
+    for k, r in enumerate(thread_imap(response, range(len(sigmas)))):
         better = r > best
-        best = np.where(better, r, best)
+        np.copyto(best, r, where=better)
         scale[better] = k
     return best, scale
 
@@ -129,8 +136,15 @@ def log_candidates(best: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.
     resp : (K,) ndarray of float32
         Its response, in decreasing order.
     """
-    local = ndi.maximum_filter(best, size=3, mode="constant", cval=-np.inf)
-    ys, xs = np.nonzero((best >= local) & (best > 0))
+    peak = np.empty(best.shape, bool)
+
+    def rows(b: slice) -> None:  # a 3x3 filter: each block of rows with one row of margin
+        lo, hi = max(0, b.start - 1), min(best.shape[0], b.stop + 1)
+        local = ndi.maximum_filter(best[lo:hi], size=3, mode="constant", cval=-np.inf)[b.start - lo:b.stop - lo]
+        peak[b] = (best[b] >= local) & (best[b] > 0)
+
+    thread_map(rows, row_blocks(best.shape[0]))
+    ys, xs = np.nonzero(peak)
     resp = best[ys, xs]
     ks = scale[ys, xs].astype(np.int64)
     order = np.argsort(-resp, kind="stable")
@@ -238,10 +252,78 @@ def grow_spots(
 
 
 def spot_basins(best: np.ndarray, markers: np.ndarray, *, floor: float = 0.0) -> np.ndarray:
-    """Watershed basins of ``-best`` from `markers`, within ``best > floor``."""
+    """Watershed basins of ``-best`` from `markers`, within ``best > floor``.
+
+    With more than one thread (:func:`~bench.methods._shared.parallel.thread_budget`)
+    the mask's 4-connected components are flooded in groups, one group per
+    thread: see :func:`_grouped_watershed` for why that gives the same basins.
+    """
     from skimage.segmentation import watershed
 
-    return watershed(-np.asarray(best, np.float32), markers, mask=(best > floor) | (markers > 0))
+    image = -np.asarray(best, np.float32)
+    mask = (best > floor) | (markers > 0)
+    blocks = row_blocks(best.shape[0])
+    if len(blocks) > 1:
+        basins = _grouped_watershed(image, markers, mask, blocks)
+        if basins is not None:
+            return basins
+    return watershed(image, markers, mask=mask)
+
+
+def _grouped_watershed(image: np.ndarray, markers: np.ndarray, mask: np.ndarray, blocks: list[slice]) -> np.ndarray:
+    """``watershed(image, markers, mask=mask)`` (4-connected), the mask's components in groups on threads.
+
+    Flooding never crosses the mask's gaps, so each 4-connected component of
+    the mask is flooded by its own seeds alone. scikit-image floods in the
+    order of (value, age): a seed enters with age 0, every pixel reached later
+    with the next age. When no two seeds of one component have the same value,
+    that order is total within each component, and the same whether other
+    components are flooded alongside or not; so are the basins. A component
+    goes to the group of the first row block it reaches, and each group is
+    flooded on the rows its components span.
+
+    Returns None (the caller floods the whole image) when two seeds of one
+    component have the same value, or the mask is empty.
+    """
+    from skimage.segmentation import watershed
+
+    comp, n = ndi.label(mask)
+    if n == 0:
+        return None
+    at = markers > 0
+    seed_comp, seed_value = comp[at], image[at]
+    order = np.lexsort((seed_value, seed_comp))
+    same = (np.diff(seed_comp[order]) == 0) & (np.diff(seed_value[order]) == 0)
+    if same.any():
+        return None
+    # group g: the components reaching block g's rows and no earlier block's
+    group = np.full(n + 1, -1, np.int32)
+    for g, b in enumerate(blocks):
+        reach = np.zeros(n + 1, bool)
+        reach[comp[b]] = True
+        group[reach & (group < 0)] = g
+    group[0] = -1  # the background
+
+    def flood(g: int):
+        start = blocks[g].start  # a group's components start in its block, and may run below it
+        inside = group[comp[start:]] == g
+        spans = np.flatnonzero(inside.any(axis=1))
+        if spans.size == 0:
+            return None
+        rows = slice(start, start + int(spans[-1]) + 1)
+        inside = inside[: rows.stop - start]
+        return rows, inside, watershed(image[rows], np.where(inside, markers[rows], 0), mask=inside)
+
+    out = None
+    for part in thread_map(flood, range(len(blocks))):
+        if part is None:
+            continue
+        rows, inside, basins = part
+        if out is None:
+            out = np.zeros(image.shape, basins.dtype)
+        view = out[rows]
+        view[inside] = basins[inside]
+    return out
 
 
 class LogSpots(ClassicalMethod):

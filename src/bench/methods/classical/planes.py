@@ -9,6 +9,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared import normalize
+from .._shared.parallel import row_blocks, thread_map
 
 __all__ = ["normalize_channels", "channel_candidates", "STD_SIGMA", "local_std", "channel_plane"]
 
@@ -86,7 +87,13 @@ def channel_plane(normalized: np.ndarray, channels: Sequence[str], spec: str) ->
             raise ValueError(f"parameter `channel`={spec!r}: empty combination")
         return np.max([channel_plane(normalized, channels, p) for p in parts], axis=0)
     if spec == "sum":
-        return normalized.mean(axis=2, dtype=np.float32)
+        out = np.empty(normalized.shape[:2], np.float32)
+
+        def rows(b: slice) -> None:  # per pixel: blocks of rows give the whole image's values
+            out[b] = normalized[b].mean(axis=2, dtype=np.float32)
+
+        thread_map(rows, row_blocks(normalized.shape[0]))
+        return out
     if spec == "max":
         return normalized.max(axis=2)
     if spec == "max+std":

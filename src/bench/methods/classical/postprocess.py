@@ -18,6 +18,8 @@ import math
 import numpy as np
 from scipy import ndimage as ndi
 
+from .._shared.parallel import thread_imap
+
 
 __all__ = [
     "remove_small_objects",
@@ -164,10 +166,14 @@ def fill_dark_holes(plane: np.ndarray, *, max_area: float, n_levels: int = 6) ->
     out = plane.copy()
     if hi <= lo:
         return out
-    for level in np.linspace(lo, hi, n_levels + 2)[1:-1]:
+    def holes(level) -> np.ndarray:
         above = plane > level
-        holes = fill_small_holes(above, max_area) & ~above
-        np.maximum(out, np.where(holes, np.float32(level), np.float32(-np.inf)), out=out)
+        return fill_small_holes(above, max_area) & ~above
+
+    # the levels are independent (threads when the budget allows); the maximum is order-free
+    levels = np.linspace(lo, hi, n_levels + 2)[1:-1]
+    for level, h in zip(levels, thread_imap(holes, levels)):
+        np.maximum(out, np.float32(level), out=out, where=h)
     return out
 
 

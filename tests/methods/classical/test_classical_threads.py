@@ -112,3 +112,30 @@ def test_spot_basins_do_not_depend_on_threads(monkeypatch, field):
     two = _on(monkeypatch, 2, spot_basins, best, markers, floor=0.002)
     assert _same(one, two)
     assert _same(one, watershed(-best.astype(np.float32), markers, mask=(best > 0.002) | (markers > 0)))
+
+
+def test_hough_edges_and_candidates_do_not_depend_on_threads(monkeypatch, field):
+    from bench.methods.classical.hough import _edge_strength, circle_candidates, edge_strength
+
+    plane = normalize(field).mean(axis=2)
+    for sigma in (0.0, 1.0, 2.5):
+        one = _on(monkeypatch, 1, edge_strength, plane, sigma)
+        for t in (2, 3):
+            assert _same(one, _on(monkeypatch, t, edge_strength, plane, sigma))
+        assert _same(one, _edge_strength(plane, sigma))  # the whole-image computation
+    rng = np.random.default_rng(1)
+    score = np.round(rng.random(plane.shape) * 20) / 20  # plateaus of equal maxima
+    score[rng.random(plane.shape) < 0.3] = 0
+    radius = rng.random(plane.shape).astype(np.float32)
+    for sep in (1, 2.4, 6):
+        got = [_on(monkeypatch, t, circle_candidates, score, radius, min_separation=sep, min_score=0.5)
+               for t in (1, 2)]
+        assert all(_same(a, b) for a, b in zip(*got))
+        # scipy's maximum filter and centres of mass, on the whole image
+        size = 2 * max(int(round(sep)), 1) + 1
+        peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0) & (score >= 0.5)
+        lab, n = ndi.label(peak, structure=np.ones((3, 3), bool))
+        ref = np.asarray(ndi.center_of_mass(peak, lab, np.arange(1, n + 1)), float).reshape(-1, 2)
+        order = np.lexsort((ref[:, 1], ref[:, 0]))
+        mine = got[0][0][np.lexsort((got[0][0][:, 1], got[0][0][:, 0]))]
+        assert n > 100 and _same(mine, ref[order])

@@ -13,6 +13,7 @@ from scipy import ndimage as ndi
 
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
+from .._shared.parallel import row_blocks, thread_map
 
 __all__ = ["Hough", "HoughParams", "edge_strength", "edge_levels", "circle_accumulator", "circle_candidates",
            "detect_circles",
@@ -87,6 +88,23 @@ def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
     >>> bool(e[:, 4:6].any()), bool(e[:, :2].any()), int((e[4] > 0).sum())
     (True, False, 1)
     """
+    plane = np.asarray(plane, np.float32)
+    if plane.ndim != 2:
+        return _edge_strength(plane, sigma)
+    # row blocks on threads, each with the rows its output depends on: the Gaussian's
+    # radius (scipy's truncate 4), one for the Sobel filter and one for the suppression
+    halo = (int(4.0 * float(sigma) + 0.5) if sigma > 0 else 0) + 2
+    out = np.empty(plane.shape, np.float32)
+
+    def rows(b: slice) -> None:
+        lo, hi = max(0, b.start - halo), min(plane.shape[0], b.stop + halo)
+        out[b] = _edge_strength(plane[lo:hi], sigma)[b.start - lo:b.stop - lo]
+
+    thread_map(rows, row_blocks(plane.shape[0]))
+    return out
+
+
+def _edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
     x = ndi.gaussian_filter(np.asarray(plane, np.float32), sigma) if sigma > 0 else np.asarray(plane, np.float32)
     gy = ndi.sobel(x, axis=0)
     gx = ndi.sobel(x, axis=1)
@@ -173,12 +191,25 @@ def circle_candidates(
         Sorted in decreasing order.
     """
     size = 2 * max(int(round(min_separation)), 1) + 1
-    peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0) & (score >= min_score)
+    peak = np.empty(score.shape, bool)
+
+    def rows(b: slice) -> None:  # a size x size maximum: blocks of rows with size // 2 rows of margin
+        lo, hi = max(0, b.start - size // 2), min(score.shape[0], b.stop + size // 2)
+        local = ndi.maximum_filter(score[lo:hi], size=size, mode="constant")[b.start - lo:b.stop - lo]
+        s = score[b]
+        peak[b] = (s >= local) & (s > 0) & (s >= min_score)
+
+    thread_map(rows, row_blocks(score.shape[0]))
     lab, n = ndi.label(peak, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0)
-    idx = np.arange(1, n + 1)
-    centers = np.asarray(ndi.center_of_mass(peak, lab, idx), float).reshape(-1, 2)
+    # centres of mass as ndi.center_of_mass computes them (bincount sums in raster
+    # order), over the peaks' pixels only: the other pixels add zeros
+    ys, xs = np.nonzero(peak)
+    at = lab[ys, xs]
+    count = np.bincount(at, weights=np.ones(at.size), minlength=n + 1)[1:]
+    centers = np.stack([np.bincount(at, weights=ys.astype(float), minlength=n + 1)[1:] / count,
+                        np.bincount(at, weights=xs.astype(float), minlength=n + 1)[1:] / count], axis=1)
     iy = np.clip(np.rint(centers[:, 0]).astype(int), 0, score.shape[0] - 1)
     ix = np.clip(np.rint(centers[:, 1]).astype(int), 0, score.shape[1] - 1)
     scores = score[iy, ix].astype(float)

@@ -94,13 +94,16 @@ def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
     # row blocks on threads, each with the rows its output depends on: the Gaussian's
     # radius (scipy's truncate 4), one for the Sobel filter and one for the suppression
     halo = (int(4.0 * float(sigma) + 0.5) if sigma > 0 else 0) + 2
+    blocks = row_blocks(plane.shape[0])
+    if len(blocks) == 1:
+        return _edge_strength(plane, sigma)
     out = np.empty(plane.shape, np.float32)
 
     def rows(b: slice) -> None:
         lo, hi = max(0, b.start - halo), min(plane.shape[0], b.stop + halo)
         out[b] = _edge_strength(plane[lo:hi], sigma)[b.start - lo:b.stop - lo]
 
-    thread_map(rows, row_blocks(plane.shape[0]))
+    thread_map(rows, blocks)
     return out
 
 
@@ -191,15 +194,19 @@ def circle_candidates(
         Sorted in decreasing order.
     """
     size = 2 * max(int(round(min_separation)), 1) + 1
-    peak = np.empty(score.shape, bool)
+    blocks = row_blocks(score.shape[0])
+    if len(blocks) == 1:
+        peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0) & (score >= min_score)
+    else:
+        peak = np.empty(score.shape, bool)
 
-    def rows(b: slice) -> None:  # a size x size maximum: blocks of rows with size // 2 rows of margin
-        lo, hi = max(0, b.start - size // 2), min(score.shape[0], b.stop + size // 2)
-        local = ndi.maximum_filter(score[lo:hi], size=size, mode="constant")[b.start - lo:b.stop - lo]
-        s = score[b]
-        peak[b] = (s >= local) & (s > 0) & (s >= min_score)
+        def rows(b: slice) -> None:  # a size x size maximum: blocks of rows with size // 2 rows of margin
+            lo, hi = max(0, b.start - size // 2), min(score.shape[0], b.stop + size // 2)
+            local = ndi.maximum_filter(score[lo:hi], size=size, mode="constant")[b.start - lo:b.stop - lo]
+            s = score[b]
+            peak[b] = (s >= local) & (s > 0) & (s >= min_score)
 
-    thread_map(rows, row_blocks(score.shape[0]))
+        thread_map(rows, blocks)
     lab, n = ndi.label(peak, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0)

@@ -136,19 +136,25 @@ def log_candidates(best: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.
     resp : (K,) ndarray of float32
         Its response, in decreasing order.
     """
-    peak = np.empty(best.shape, bool)
-
-    def rows(b: slice) -> None:  # a 3x3 filter: each block of rows with one row of margin
-        lo, hi = max(0, b.start - 1), min(best.shape[0], b.stop + 1)
-        local = ndi.maximum_filter(best[lo:hi], size=3, mode="constant", cval=-np.inf)[b.start - lo:b.stop - lo]
-        peak[b] = (best[b] >= local) & (best[b] > 0)
-
-    thread_map(rows, row_blocks(best.shape[0]))
+    blocks = row_blocks(best.shape[0])
+    if len(blocks) == 1:
+        local = ndi.maximum_filter(best, size=3, mode="constant", cval=-np.inf)
+        peak = (best >= local) & (best > 0)
+    else:
+        peak = np.empty(best.shape, bool)
+        thread_map(lambda b: _local_maxima(best, b, peak), blocks)
     ys, xs = np.nonzero(peak)
     resp = best[ys, xs]
     ks = scale[ys, xs].astype(np.int64)
     order = np.argsort(-resp, kind="stable")
     return ks[order], ys[order], xs[order], resp[order]
+
+
+def _local_maxima(best: np.ndarray, b: slice, peak: np.ndarray) -> None:
+    """:func:`log_candidates`' maxima on the rows `b`, into `peak` (a 3x3 filter: one row of margin)."""
+    lo, hi = max(0, b.start - 1), min(best.shape[0], b.stop + 1)
+    local = ndi.maximum_filter(best[lo:hi], size=3, mode="constant", cval=-np.inf)[b.start - lo:b.stop - lo]
+    peak[b] = (best[b] >= local) & (best[b] > 0)
 
 
 def prune_candidates(candidates, sigmas, shape, *, threshold: float) -> np.ndarray:

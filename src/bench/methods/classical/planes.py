@@ -87,12 +87,15 @@ def channel_plane(normalized: np.ndarray, channels: Sequence[str], spec: str) ->
             raise ValueError(f"parameter `channel`={spec!r}: empty combination")
         return np.max([channel_plane(normalized, channels, p) for p in parts], axis=0)
     if spec == "sum":
+        blocks = row_blocks(normalized.shape[0])
+        if len(blocks) == 1:
+            return normalized.mean(axis=2, dtype=np.float32)
         out = np.empty(normalized.shape[:2], np.float32)
 
         def rows(b: slice) -> None:  # per pixel: blocks of rows give the whole image's values
             out[b] = normalized[b].mean(axis=2, dtype=np.float32)
 
-        thread_map(rows, row_blocks(normalized.shape[0]))
+        thread_map(rows, blocks)
         return out
     if spec == "max":
         return normalized.max(axis=2)

@@ -53,6 +53,7 @@ def test_page_from_a_table_gives_each_method_its_exponents(tmp_path):
     assert "| `linear` | 1.00 | 1.00 | 1.00 | 1024² |" in page
     assert "| `quadratic` | 2.00 | 0.00 | – | 512² |" in page
     assert "loaded" not in page
+    assert "Each method ran alone in its own process with 2 threads" in page  # the table's `threads`
     # why fit curves are flat: the budgets, read from the methods' own constants
     from bench.methods.classical.params import FIT_IMAGES
     from bench.methods.classical.pixel import PixelClassifierMethod

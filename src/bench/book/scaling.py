@@ -165,6 +165,7 @@ def scaling_page(root: str | Path, stage=None) -> str:
                    f"{largest} | {its_time} |")
     load = sorted(r["load_1min"] for r in rows)
     cpus = int(max(r["cpus"] for r in rows))
+    threads = int(max(r["threads"] for r in rows))
     mid = load[len(load) // 2]
     quick = any(str(r.get("quick")) == "True" for r in rows)
     busy = (f"**The machine was loaded** (median 1-minute load average {mid:g} on {cpus} cores): wall-clock "
@@ -176,7 +177,10 @@ def scaling_page(root: str | Path, stage=None) -> str:
             f"{' --quick' if quick else ''}`. {busy} Fields are mosaics of synth-lyso tiles at the density "
             "of the real synthetic fields; the U-Net is fitted with its `ci` budget (its predict cost does not "
             "depend on how long it trained, apart from post-processing). Memory is the peak growth during "
-            "the call.", "",
+            f"the call. Each method ran alone in its own process with {threads} "
+            f"thread{'s' if threads != 1 else ''}: the U-Nets' convolutions and the classical methods' "
+            "normalisation, filters, labelling and watershed run on them (in `bench run` each cell gets its share of "
+            "the cores instead, one each when two cells share two).", "",
             "The fit curves are flat (exponents near 0) by design of the budgets: with `ci` the pixel classifiers "
             f"learn from {PIXELS['ci']:,} sampled pixels of at most {FIT_IMAGES['ci']} training fields "
             f"(`n_pixels`, `max_fit_images`; `quick`: {PIXELS['quick']:,} of {FIT_IMAGES['quick']}, `full`: "

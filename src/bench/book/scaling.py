@@ -178,9 +178,9 @@ def scaling_page(root: str | Path, stage=None) -> str:
             "of the real synthetic fields; the U-Net is fitted with its `ci` budget (its predict cost does not "
             "depend on how long it trained, apart from post-processing). Memory is the peak growth during "
             f"the call. Each method ran alone in its own process with {threads} "
-            f"thread{'s' if threads != 1 else ''}: the U-Nets' convolutions and the classical methods' "
-            "normalisation, filters, labelling and watershed run on them (in `bench run` each cell gets its share of "
-            "the cores instead, one each when two cells share two).", "",
+            f"thread{'s' if threads != 1 else ''}: the U-Nets' convolutions, every method's normalisation, and "
+            "the filters, maxima and watershed of `log_spots` and `hough` run on them (in `bench run` each cell "
+            "gets its share of the cores instead, one each when two cells share two).", "",
             "The fit curves are flat (exponents near 0) by design of the budgets: with `ci` the pixel classifiers "
             f"learn from {PIXELS['ci']:,} sampled pixels of at most {FIT_IMAGES['ci']} training fields "
             f"(`n_pixels`, `max_fit_images`; `quick`: {PIXELS['quick']:,} of {FIT_IMAGES['quick']}, `full`: "

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .parallel import row_blocks, thread_map
+from .parallel import map_rows
 
 __all__ = ["NORM_PERCENTILES", "MAX_SIDE", "percentile_range", "normalize"]
 
@@ -77,13 +77,5 @@ def normalize(image: np.ndarray, percentiles: tuple[float, float] = NORM_PERCENT
         return normalize(image[..., None], percentiles)[..., 0]
     lo, hi = percentile_range(image, percentiles)
     scale = np.where(hi - lo > 1e-12 * np.maximum(1.0, np.abs(hi)), hi - lo, 1.0)
-    blocks = row_blocks(image.shape[0])
-    if len(blocks) == 1:
-        return ((image - lo) / scale).astype(np.float32)
-    out = np.empty(image.shape, np.float32)
-
-    def rows(b: slice) -> None:  # elementwise: blocks of rows give the whole image's values
-        out[b] = (image[b] - lo) / scale
-
-    thread_map(rows, blocks)
-    return out
+    # elementwise: blocks of rows on threads give the whole image's values
+    return map_rows(lambda x: ((x - lo) / scale).astype(np.float32), image)

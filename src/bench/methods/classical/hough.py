@@ -13,7 +13,7 @@ from scipy import ndimage as ndi
 
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import paint_disks, remove_small_objects
-from .._shared.parallel import row_blocks, thread_map
+from .._shared.parallel import map_rows
 
 __all__ = ["Hough", "HoughParams", "edge_strength", "edge_levels", "circle_accumulator", "circle_candidates",
            "detect_circles",
@@ -94,17 +94,7 @@ def edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
     # row blocks on threads, each with the rows its output depends on: the Gaussian's
     # radius (scipy's truncate 4), one for the Sobel filter and one for the suppression
     halo = (int(4.0 * float(sigma) + 0.5) if sigma > 0 else 0) + 2
-    blocks = row_blocks(plane.shape[0])
-    if len(blocks) == 1:
-        return _edge_strength(plane, sigma)
-    out = np.empty(plane.shape, np.float32)
-
-    def rows(b: slice) -> None:
-        lo, hi = max(0, b.start - halo), min(plane.shape[0], b.stop + halo)
-        out[b] = _edge_strength(plane[lo:hi], sigma)[b.start - lo:b.stop - lo]
-
-    thread_map(rows, blocks)
-    return out
+    return map_rows(lambda p: _edge_strength(p, sigma), plane, margin=halo)
 
 
 def _edge_strength(plane: np.ndarray, sigma: float) -> np.ndarray:
@@ -194,19 +184,11 @@ def circle_candidates(
         Sorted in decreasing order.
     """
     size = 2 * max(int(round(min_separation)), 1) + 1
-    blocks = row_blocks(score.shape[0])
-    if len(blocks) == 1:
-        peak = (score >= ndi.maximum_filter(score, size=size, mode="constant")) & (score > 0) & (score >= min_score)
-    else:
-        peak = np.empty(score.shape, bool)
 
-        def rows(b: slice) -> None:  # a size x size maximum: blocks of rows with size // 2 rows of margin
-            lo, hi = max(0, b.start - size // 2), min(score.shape[0], b.stop + size // 2)
-            local = ndi.maximum_filter(score[lo:hi], size=size, mode="constant")[b.start - lo:b.stop - lo]
-            s = score[b]
-            peak[b] = (s >= local) & (s > 0) & (s >= min_score)
+    def peaks(s: np.ndarray) -> np.ndarray:
+        return (s >= ndi.maximum_filter(s, size=size, mode="constant")) & (s > 0) & (s >= min_score)
 
-        thread_map(rows, blocks)
+    peak = map_rows(peaks, score, margin=size // 2)  # a size x size maximum: size // 2 rows of margin
     lab, n = ndi.label(peak, structure=np.ones((3, 3), bool))
     if n == 0:
         return np.zeros((0, 2)), np.zeros(0), np.zeros(0)

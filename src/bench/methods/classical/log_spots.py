@@ -14,7 +14,7 @@ from scipy import ndimage as ndi
 from .method import ClassicalMethod, ClassicalParams
 from .postprocess import fill_dark_holes, fill_small_holes, remove_small_objects
 from .features import _block_mean, _upsample
-from .._shared.parallel import row_blocks, thread_imap, thread_map
+from .._shared.parallel import map_rows, row_blocks, thread_imap, thread_map
 
 __all__ = ["LogSpots", "LogSpotsParams", "log_response", "log_candidates", "prune_candidates", "log_seeds",
            "grow_spots", "spot_basins"]
@@ -136,13 +136,7 @@ def log_candidates(best: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.
     resp : (K,) ndarray of float32
         Its response, in decreasing order.
     """
-    blocks = row_blocks(best.shape[0])
-    if len(blocks) == 1:
-        local = ndi.maximum_filter(best, size=3, mode="constant", cval=-np.inf)
-        peak = (best >= local) & (best > 0)
-    else:
-        peak = np.empty(best.shape, bool)
-        thread_map(lambda b: _local_maxima(best, b, peak), blocks)
+    peak = map_rows(_local_maxima, best, margin=1)  # a 3x3 maximum: one row of margin
     ys, xs = np.nonzero(peak)
     resp = best[ys, xs]
     ks = scale[ys, xs].astype(np.int64)
@@ -150,11 +144,10 @@ def log_candidates(best: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.
     return ks[order], ys[order], xs[order], resp[order]
 
 
-def _local_maxima(best: np.ndarray, b: slice, peak: np.ndarray) -> None:
-    """:func:`log_candidates`' maxima on the rows `b`, into `peak` (a 3x3 filter: one row of margin)."""
-    lo, hi = max(0, b.start - 1), min(best.shape[0], b.stop + 1)
-    local = ndi.maximum_filter(best[lo:hi], size=3, mode="constant", cval=-np.inf)[b.start - lo:b.stop - lo]
-    peak[b] = (best[b] >= local) & (best[b] > 0)
+def _local_maxima(best: np.ndarray) -> np.ndarray:
+    """:func:`log_candidates`' peaks: pixels at their 3x3 maximum, with a positive response."""
+    local = ndi.maximum_filter(best, size=3, mode="constant", cval=-np.inf)
+    return (best >= local) & (best > 0)
 
 
 def prune_candidates(candidates, sigmas, shape, *, threshold: float) -> np.ndarray:

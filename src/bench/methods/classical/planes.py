@@ -9,7 +9,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from .._shared import normalize
-from .._shared.parallel import row_blocks, thread_map
+from .._shared.parallel import map_rows
 
 __all__ = ["normalize_channels", "channel_candidates", "STD_SIGMA", "local_std", "channel_plane"]
 
@@ -87,16 +87,8 @@ def channel_plane(normalized: np.ndarray, channels: Sequence[str], spec: str) ->
             raise ValueError(f"parameter `channel`={spec!r}: empty combination")
         return np.max([channel_plane(normalized, channels, p) for p in parts], axis=0)
     if spec == "sum":
-        blocks = row_blocks(normalized.shape[0])
-        if len(blocks) == 1:
-            return normalized.mean(axis=2, dtype=np.float32)
-        out = np.empty(normalized.shape[:2], np.float32)
-
-        def rows(b: slice) -> None:  # per pixel: blocks of rows give the whole image's values
-            out[b] = normalized[b].mean(axis=2, dtype=np.float32)
-
-        thread_map(rows, blocks)
-        return out
+        # per pixel: blocks of rows on threads give the whole image's values
+        return map_rows(lambda x: x.mean(axis=2, dtype=np.float32), normalized)
     if spec == "max":
         return normalized.max(axis=2)
     if spec == "max+std":

@@ -4,7 +4,8 @@ Every choice predicts the same field with the same weights (random, batch norm f
 in :meth:`bench.methods.unet.UNetMethod.predict_probs`); the choices are timed in turns,
 round after round, in one process, so a busy machine slows all of them alike. Each row
 gives the best time, the convolution GFLOP of the tiles run, the achieved GFLOP/s,
-its fraction of the float32 matmul peak measured in the same process, and the largest
+its fraction of the float32 matmul peak measured in the same process (the best of
+BLAS and oneDNN), and the largest
 absolute difference of its softmax probabilities from eager PyTorch with predict's
 settings.
 """
@@ -15,7 +16,7 @@ import time
 
 import numpy as np
 
-from _forward import count_flops, matmul_peak
+from _forward import count_flops, matmul_rates
 
 __all__ = ["compare_engines"]
 
@@ -45,11 +46,13 @@ def compare_engines(nets: list[str], *, size: int = 2048, repeats: int = 2, comp
     from bench.methods.unet._tiling import predict_tiled
 
     threads = torch.get_num_threads()
-    peak = matmul_peak()
+    rates = matmul_rates()
+    peak = max(rates.values())
     x = _field(size)
     rows = []
     print(f"U-Net inference on one {size}x{size} field, {threads} threads; float32 matmul peak "
-          f"{peak / 1e9:.1f} GFLOP/s (same process)")
+          f"{peak / 1e9:.1f} GFLOP/s, the best of BLAS ({rates['blas'] / 1e9:.1f}) and oneDNN "
+          f"({rates['onednn'] / 1e9:.1f}), same process")
     print("| net | choice | best s | GFLOP | GFLOP/s | of peak | max abs diff vs eager | note |")
     print("|---|---|---|---|---|---|---|---|")
     for spec in nets:

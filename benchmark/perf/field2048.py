@@ -9,8 +9,10 @@ For a U-Net the row also gives the network and post-processing times apart (the
 post-processing time depends on what the network learned), the forward pass's
 floating-point operations (convolutions, 2 per multiply-add, counted by forward hooks
 over the tiles actually run, overlaps included), the achieved FLOP/s and its fraction
-of the machine's peak, measured in the same process with the same threads by a
-float32 2048 x 2048 matmul (``torch.mm``).
+of the machine's peak, measured in the same process with the same threads as the
+best of two float32 2048 x 2048 matrix products: BLAS's ``torch.mm`` and oneDNN's (a 1x1
+convolution in channels-last, the library the convolutions run on; on an AVX-512 AMD
+EPYC, MKL's ``torch.mm`` reached only half of oneDNN's rate).
 
 ``--engines`` needs no fit: it builds each U-Net (``--nets``, random weights,
 batch norm folded as in predict) and times one field per inference choice --
@@ -45,7 +47,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _forward import count_flops, matmul_peak  # noqa: E402
+from _forward import count_flops, matmul_rates  # noqa: E402
 
 
 def _one(method: str, profile: str | None, repeats: int) -> dict:
@@ -86,9 +88,11 @@ def _one(method: str, profile: str | None, repeats: int) -> dict:
             n_true = int(np.unique(field.labels[field.labels > 0]).size)
     extra = {}
     if is_net:
-        peak = matmul_peak()
+        rates = matmul_rates()
+        peak = max(rates.values())
         extra = {"net_s": net_s, "post_s": post_s, "gflop": flops / 1e9, "gflops": flops / net_s / 1e9,
-                 "peak_gflops": peak / 1e9, "fraction_of_peak": flops / net_s / peak}
+                 "peak_gflops": peak / 1e9, "fraction_of_peak": flops / net_s / peak,
+                 **{f"{k}_gflops": v / 1e9 for k, v in rates.items()}}
     return {**extra,
         "method": method, "fit_s": fit_s, "wall_s": best_w, "cpu_s": best_c, "objects": n,
         "true_objects": n_true,
@@ -129,7 +133,8 @@ def main(argv=None) -> None:
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         net = (f"{r['net_s']:.2f} | {r['post_s']:.2f} | {r['gflop']:.0f} | {r['gflops']:.1f} | "
-               f"{r['fraction_of_peak']:.0%} of {r['peak_gflops']:.0f}") if "net_s" in r else "– | – | – | – | –"
+               f"{r['fraction_of_peak']:.0%} of {r['peak_gflops']:.0f} (BLAS {r['blas_gflops']:.0f}, "
+               f"oneDNN {r['onednn_gflops']:.0f})") if "net_s" in r else "– | – | – | – | –"
         print(f"| {meth} | {r['fit_s']:.1f} | {r['wall_s']:.2f} ({r['cpu_s']:.2f}) | {net} "
               f"| {r['objects']} / {r['true_objects']} | {r['peak_rss_mib']:.0f} | {r['threads']} |", flush=True)
 

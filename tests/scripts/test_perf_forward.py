@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmark" / "perf"))
-from _forward import count_flops, matmul_peak  # noqa: E402
+from _forward import as_conv, count_flops, matmul_peak, matmul_rates  # noqa: E402
 
 from bench.methods.unet._model import UNet, fused_for_inference, train_flops  # noqa: E402
 
@@ -47,5 +47,17 @@ def test_unet_forward_equals_the_analytic_count(depth, features):
     assert c["flops"] == pytest.approx(want, rel=1e-12)
 
 
-def test_matmul_peak_is_a_rate():
+def test_matmul_peak_is_the_best_of_two_libraries_rates():
+    rates = matmul_rates(64, seconds=0.02)
+    assert set(rates) == {"blas", "onednn"} and min(rates.values()) > 1e6
     assert matmul_peak(64, seconds=0.01) > 1e6
+
+
+def test_the_onednn_product_is_the_matrix_product():
+    import torch
+    import torch.nn.functional as F
+
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(48, 40, generator=g), torch.randn(40, 56, generator=g)
+    x, w = as_conv(a, b)
+    assert torch.allclose(F.conv2d(x, w)[0, :, :, 0], a @ b, rtol=1e-5, atol=1e-5)

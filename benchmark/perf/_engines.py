@@ -59,7 +59,8 @@ def compare_engines(nets: list[str], *, size: int = 2048, repeats: int = 2, comp
         depth, features = (int(v) for v in spec.split("x"))
         torch.manual_seed(0)
         model = UNet(x.shape[0], 3, depth=depth, features=features).eval()
-        fused = fused_for_inference(model)
+        fused = fused_for_inference(model, channels_last=True)  # as predict builds it on the CPU
+        plain = fused_for_inference(model)  # weights in the default (NCHW) layout
         multiple = 2 ** (depth - 1)
 
         def tiled(m, tile=1024, overlap=64):
@@ -68,8 +69,9 @@ def compare_engines(nets: list[str], *, size: int = 2048, repeats: int = 2, comp
 
         choices: dict[str, tuple] = {
             "eager (predict: fused, channels-last, tile 1024)": (tiled(fused), fused, ""),
+            "eager, NCHW weights (converted at each call)": (tiled(plain), plain, ""),
             "eager, unfused batch norm": (tiled(model), model, ""),
-            "eager, contiguous NCHW": (tiled(_Contiguous(fused)), fused, ""),
+            "eager, contiguous NCHW": (tiled(_Contiguous(plain)), plain, ""),
             "eager, tile 512": (tiled(fused, 512), fused, "other blending"),
             "eager, whole field as one tile": (tiled(fused, max(size, 1024)), fused, "other blending"),
         }

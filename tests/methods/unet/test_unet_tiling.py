@@ -73,3 +73,19 @@ def test_tiling_validates():
     with pytest.raises(ValueError, match="overlap"):
         predict_tiled(None, np.zeros((1, 4, 4), np.float32), n_classes=2, multiple=1, tile=4, overlap=4,
                       device=torch.device("cpu"))
+
+
+@pytest.mark.parametrize("features", [4, 16])
+def test_channels_last_weights_give_the_same_bytes(features):
+    from bench.methods.unet._model import fused_for_inference
+
+    torch.manual_seed(1)
+    m = UNet(2, 3, depth=3, features=features).eval()
+    plain, cl = fused_for_inference(m), fused_for_inference(m, channels_last=True)
+    w = cl.down[1][0][0].weight  # a fused convolution's weight (ConvReLU2d: conv, relu)
+    assert w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+    assert plain.down[1][0][0].weight.is_contiguous()
+    x = np.random.default_rng(3).random((2, 200, 232), dtype=np.float32)
+    kw = dict(n_classes=3, multiple=4, tile=128, overlap=16, device=torch.device("cpu"))
+    a, b = predict_tiled(plain, x, **kw), predict_tiled(cl, x, **kw)
+    assert a.tobytes() == b.tobytes()

@@ -66,10 +66,15 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-def fused_for_inference(model: UNet) -> nn.Module:
+def fused_for_inference(model: UNet, *, channels_last: bool = False) -> nn.Module:
     """An inference copy of `model` with each convolution, batch norm and ReLU fused into one
     layer (the batch-norm statistics folded into the convolution weights): the same
     outputs up to rounding, about 20 % faster on the CPU. `model` is left untouched.
+
+    With ``channels_last=True`` the weights are stored channels-last, the layout of
+    the CPU's channels-last inputs (:func:`~bench.methods.unet._tiling.predict_tiled`):
+    the convolutions then use them as they are instead of converting every weight at
+    every call. The outputs are the same bytes (tested); a 2048² field is 5-7 % faster.
     """
     import copy
 
@@ -80,7 +85,8 @@ def fused_for_inference(model: UNet) -> nn.Module:
     for name, module in fused.named_modules():
         if isinstance(module, nn.Sequential) and len(module) == 6:
             groups += [[f"{name}.0", f"{name}.1", f"{name}.2"], [f"{name}.3", f"{name}.4", f"{name}.5"]]
-    return fuse_modules(fused, groups)
+    fused = fuse_modules(fused, groups)
+    return fused.to(memory_format=torch.channels_last) if channels_last else fused
 
 
 def train_flops(in_channels: int, n_classes: int, *, depth: int, features: int, pixels: int) -> float:

@@ -511,7 +511,7 @@ class UNetMethod(Method):
         from ._tiling import predict_tiled  # lazy: pulls torch
 
         if self._inference_model is None:
-            self._inference_model = fused_for_inference(self.model)
+            self._inference_model = fused_for_inference(self.model, channels_last=_device().type == "cpu")
         x = self._work_image(image)
         return predict_tiled(
             self._inference_model, x, n_classes=self.config["n_outputs"], multiple=self.multiple,

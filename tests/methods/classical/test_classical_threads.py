@@ -17,7 +17,7 @@ from skimage.segmentation import watershed
 from bench.data.synthetic import make_lyso
 from bench.methods._shared import normalize
 from bench.methods._shared.parallel import row_blocks
-from bench.methods.classical.features import _upsample, _upsample_axis0
+from bench.methods.classical.features import _upsample, _upsample_axis
 from bench.methods.classical.log_spots import (
     _grouped_watershed,
     log_candidates,
@@ -65,8 +65,8 @@ def test_upsample_equals_the_transposed_interpolation():
     rng = np.random.default_rng(0)
     for shape, f in [((37, 53), 2), ((101, 64), 4), ((8, 9), 4)]:
         p = rng.random((-(-shape[0] // f), -(-shape[1] // f)), dtype=np.float32)
-        rows = _upsample_axis0(p, f, shape[0])
-        old = np.ascontiguousarray(_upsample_axis0(rows.T, f, shape[1]).T)
+        rows = _upsample_axis(p, f, shape[0])
+        old = np.ascontiguousarray(_upsample_axis(rows.T, f, shape[1]).T)
         assert _same(_upsample(p, f, shape), old)
 
 

@@ -216,30 +216,25 @@ def _block_mean(x: np.ndarray, f: int) -> np.ndarray:
     return x.reshape(x.shape[0] // f, f, x.shape[1] // f, f).mean(axis=(1, 3), dtype=np.float32)
 
 
-def _upsample_axis0(p: np.ndarray, f: int, n: int) -> np.ndarray:
-    """Linear interpolation along axis 0 from ``p.shape[0]`` coarse to `n` fine samples (centres aligned)."""
-    m = p.shape[0]
-    padded = np.concatenate([p[:1], p, p[-1:]], axis=0)  # edge clamp
-    out = np.empty((m * f,) + p.shape[1:], np.float32)
-    for q in range(f):  # one phase of the fine grid at a time: contiguous slices
+def _upsample_axis(p: np.ndarray, f: int, n: int, axis: int = 0) -> np.ndarray:
+    """Linear interpolation along `axis` from ``p.shape[axis]`` coarse to `n` fine samples (centres aligned).
+
+    Computed on views with `axis` moved first, so the result keeps `p`'s memory
+    layout (no transposed copies) and the arithmetic is the same along every axis.
+    """
+    m = p.shape[axis]
+    edge = lambda s: p[(slice(None),) * axis + (s,)]  # noqa: E731
+    padded = np.concatenate([edge(slice(0, 1)), p, edge(slice(-1, None))], axis=axis)  # edge clamp
+    shape = list(p.shape)
+    shape[axis] = m * f
+    out = np.empty(shape, np.float32)
+    o, src, padded = np.moveaxis(out, axis, 0), np.moveaxis(p, axis, 0), np.moveaxis(padded, axis, 0)
+    for q in range(f):  # one phase of the fine grid at a time
         delta = (q + 0.5) / f - 0.5  # offset from the coarse centre, in (-0.5, 0.5)
         nb = padded[:-2] if delta < 0 else padded[2:]
         w = np.float32(abs(delta))
-        out[q::f] = (1 - w) * p + w * nb
-    return out[:n]
-
-
-def _upsample_axis1(p: np.ndarray, f: int, n: int) -> np.ndarray:
-    """:func:`_upsample_axis0` along axis 1 (the same arithmetic, no transposed copies)."""
-    m = p.shape[1]
-    padded = np.concatenate([p[:, :1], p, p[:, -1:]], axis=1)  # edge clamp
-    out = np.empty(p.shape[:1] + (m * f,), np.float32)
-    for q in range(f):
-        delta = (q + 0.5) / f - 0.5
-        nb = padded[:, :-2] if delta < 0 else padded[:, 2:]
-        w = np.float32(abs(delta))
-        out[:, q::f] = (1 - w) * p + w * nb
-    return out[:, :n]
+        o[q::f] = (1 - w) * src + w * nb
+    return np.moveaxis(o[:n], 0, axis)
 
 
 def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
@@ -250,8 +245,8 @@ def _upsample(p: np.ndarray, f: int, shape) -> np.ndarray:
     >>> _upsample(np.array([[0.0, 4.0]], np.float32), 2, (1, 4)).tolist()
     [[0.0, 1.0, 3.0, 4.0]]
     """
-    rows = _upsample_axis0(np.asarray(p, np.float32), f, shape[0])
-    return np.ascontiguousarray(_upsample_axis1(rows, f, shape[1]))
+    rows = _upsample_axis(np.asarray(p, np.float32), f, shape[0], axis=0)
+    return np.ascontiguousarray(_upsample_axis(rows, f, shape[1], axis=1))
 
 
 def _primitives(x: np.ndarray, s: float, want: set, unit: int = 1) -> dict[str, np.ndarray]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-__all__ = ["as_conv", "conv_flops", "count_flops", "matmul_peak", "matmul_rates"]
+__all__ = ["as_conv", "conv_flops", "count_flops", "matmul_rates"]
 
 
 def conv_flops(module, inp, out) -> float:
@@ -49,21 +49,14 @@ def count_flops(model):
             h.remove()
 
 
-def matmul_peak(n: int = 2048, seconds: float = 2.0) -> float:
-    """Best float32 FLOP/s of ``n x n`` matrix products (torch, the current thread
-    count) over about `seconds`: the machine's practical peak for dense float32 work.
-
-    The best of two libraries' products (:func:`matmul_rates`): BLAS's (``torch.mm``)
-    and oneDNN's (the same product as a 1x1 convolution in channels-last, the library
-    and layout the U-Nets' convolutions run on). Which one is faster depends on the
-    CPU: MKL's ``torch.mm`` ran at half of oneDNN's rate on an AVX-512 AMD EPYC."""
-    return max(matmul_rates(n, seconds).values())
-
-
 def matmul_rates(n: int = 2048, seconds: float = 2.0) -> dict[str, float]:
-    """Best float32 FLOP/s of an ``n x n`` by ``n x n`` product by ``torch.mm`` (``"blas"``)
-    and by a 1x1 convolution of a ``(1, n, n, 1)`` channels-last input (``"onednn"``),
-    each timed for about ``seconds / 2``."""
+    """Best float32 FLOP/s of an ``n x n`` by ``n x n`` product (torch, the current thread
+    count) by ``torch.mm`` (``"blas"``) and by a 1x1 convolution of a ``(1, n, n, 1)``
+    channels-last input (``"onednn"``), each timed for about ``seconds / 2``.
+
+    The better of the two is the machine's practical peak for dense float32 work. Which
+    one is faster depends on the CPU: MKL's ``torch.mm`` ran at half of oneDNN's rate
+    (the library and layout the U-Nets' convolutions run on) on an AVX-512 AMD EPYC."""
     import torch
     import torch.nn.functional as F
 

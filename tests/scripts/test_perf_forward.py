@@ -10,7 +10,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmark" / "perf"))
-from _forward import as_conv, count_flops, matmul_peak, matmul_rates  # noqa: E402
+from _forward import as_conv, count_flops, matmul_rates  # noqa: E402
 
 from bench.methods.unet._model import UNet, fused_for_inference, train_flops  # noqa: E402
 
@@ -47,10 +47,9 @@ def test_unet_forward_equals_the_analytic_count(depth, features):
     assert c["flops"] == pytest.approx(want, rel=1e-12)
 
 
-def test_matmul_peak_is_the_best_of_two_libraries_rates():
+def test_matmul_rates_of_both_libraries():
     rates = matmul_rates(64, seconds=0.02)
     assert set(rates) == {"blas", "onednn"} and min(rates.values()) > 1e6
-    assert matmul_peak(64, seconds=0.01) > 1e6
 
 
 def test_the_onednn_product_is_the_matrix_product():
